@@ -1,0 +1,246 @@
+/**
+ * A deterministic book shop served on 127.0.0.1, for the quick start, the examples and the tests:
+ * paginated listings, 1,000 detail pages, categories, a few broken links and redirects.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface DemoBook {
+  id: number;
+  slug: string;
+  title: string;
+  price: number;
+  rating: number;
+  inStock: number;
+  category: string;
+  upc: string;
+}
+
+export interface DemoSite {
+  url: string;
+  books: readonly DemoBook[];
+  /** Requests served so far, by path. */
+  hits: Map<string, number>;
+  close(): Promise<void>;
+}
+
+export interface DemoSiteOptions {
+  /** @default 1000 */
+  books?: number;
+  /** Books per listing page. @default 20 */
+  perPage?: number;
+  /** Delay before each response, to make the crawl visible. @default 0 */
+  latencyMs?: number;
+  /** @default 0 (a free port) */
+  port?: number;
+  /** @default '127.0.0.1' */
+  host?: string;
+}
+
+const CATEGORIES = [
+  'Travel',
+  'Mystery',
+  'Historical Fiction',
+  'Poetry',
+  'Science',
+  'Romance',
+  'Fantasy',
+  'Philosophy',
+  'Humor',
+  'Music',
+];
+const WORDS = [
+  'river',
+  'shadow',
+  'garden',
+  'silent',
+  'iron',
+  'winter',
+  'golden',
+  'lost',
+  'city',
+  'night',
+  'ocean',
+  'paper',
+  'crown',
+  'glass',
+  'forest',
+  'stone',
+  'letter',
+  'secret',
+  'summer',
+  'machine',
+];
+const RATINGS = ['Zero', 'One', 'Two', 'Three', 'Four', 'Five'];
+
+/** Missing detail pages linked from listings: they answer 404. */
+export const BROKEN_LINK_IDS = [100_001, 100_002, 100_003];
+
+export function demoBooks(count = 1000): DemoBook[] {
+  let seed = 42;
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const books: DemoBook[] = [];
+  for (let id = 1; id <= count; id++) {
+    const words = [0, 1, 2].map(() => WORDS[Math.floor(random() * WORDS.length)]!);
+    const title = `The ${words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join(' ')} ${id}`;
+    books.push({
+      id,
+      slug: title.toLowerCase().replaceAll(' ', '-'),
+      title,
+      price: Math.round((5 + random() * 55) * 100) / 100,
+      rating: 1 + Math.floor(random() * 5),
+      inStock: Math.floor(random() * 23),
+      category: CATEGORIES[id % CATEGORIES.length]!,
+      upc: (id * 2_654_435_761).toString(16).padStart(16, '0').slice(-16),
+    });
+  }
+  return books;
+}
+
+const slugOf = (name: string) => name.toLowerCase().replaceAll(' ', '-');
+
+export async function startDemoSite(options: DemoSiteOptions = {}): Promise<DemoSite> {
+  const books = demoBooks(options.books ?? 1000);
+  const perPage = options.perPage ?? 20;
+  const byId = new Map(books.map((b) => [b.id, b]));
+  const hits = new Map<string, number>();
+  const pages = Math.ceil(books.length / perPage);
+
+  const layout = (title: string, body: string) =>
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} | Trawl Books</title></head><body>
+<header><a href="/">Trawl Books</a> <a href="https://example.com/partner">Partner shop</a> <a href="mailto:shop@example.com">Mail us</a></header>
+<aside><ul class="categories">${CATEGORIES.map((c) => `<li><a href="/catalogue/category/${slugOf(c)}/page-1.html">${c}</a></li>`).join('')}</ul></aside>
+<main>${body}</main></body></html>`;
+
+  const listing = (list: DemoBook[], page: number, total: number, base: string, extra = '') => {
+    const pods = list
+      .map(
+        (
+          b,
+        ) => `<article class="product_pod"><h3><a href="/catalogue/${b.slug}_${b.id}/index.html#reviews" title="${escapeHtml(b.title)}">${escapeHtml(b.title)}</a></h3>
+<p class="price_color">£${b.price.toFixed(2)}</p></article>`,
+      )
+      .join('\n');
+    // Page 3's "next" goes through an old URL that redirects, as real shops do after a redesign.
+    const nextHref =
+      base === '/catalogue/page' && page === 3 ? '/catalogue/page-4' : `${base}-${page + 1}.html`;
+    const next = page < total ? `<li class="next"><a href="${nextHref}">next</a></li>` : '';
+    const prev = page > 1 ? `<li class="previous"><a href="${base}-${page - 1}.html">previous</a></li>` : '';
+    return `<section><ol class="row">${pods}${extra}</ol><ul class="pager">${prev}<li class="current">Page ${page} of ${total}</li>${next}</ul></section>`;
+  };
+
+  const route = (path: string): { status: number; body?: string; location?: string; type?: string } => {
+    if (path === '/' || path === '/index.html') {
+      return {
+        status: 200,
+        body: layout('Home', listing(books.slice(0, perPage), 1, pages, '/catalogue/page')),
+      };
+    }
+    if (path === '/robots.txt') return { status: 200, body: 'User-agent: *\nAllow: /\n', type: 'text/plain' };
+    let m = /^\/catalogue\/page-(\d+)\.html$/.exec(path);
+    if (m) {
+      const page = Number(m[1]);
+      if (page < 1 || page > pages) return { status: 404 };
+      const start = (page - 1) * perPage;
+      const broken =
+        page % 17 === 7
+          ? BROKEN_LINK_IDS.map(
+              (id) =>
+                `<article class="product_pod"><h3><a href="/catalogue/gone_${id}/index.html">Out of print</a></h3></article>`,
+            ).join('')
+          : '';
+      return {
+        status: 200,
+        body: layout(
+          `Page ${page}`,
+          listing(books.slice(start, start + perPage), page, pages, '/catalogue/page', broken),
+        ),
+      };
+    }
+    m = /^\/catalogue\/page-(\d+)$/.exec(path);
+    if (m) return { status: 301, location: `/catalogue/page-${m[1]}.html` };
+    m = /^\/catalogue\/category\/([\w-]+)\/page-(\d+)\.html$/.exec(path);
+    if (m) {
+      const category = CATEGORIES.find((c) => slugOf(c) === m![1]);
+      if (!category) return { status: 404 };
+      const inCategory = books.filter((b) => b.category === category);
+      const total = Math.max(1, Math.ceil(inCategory.length / perPage));
+      const page = Number(m[2]);
+      if (page < 1 || page > total) return { status: 404 };
+      const slice = inCategory.slice((page - 1) * perPage, page * perPage);
+      return {
+        status: 200,
+        body: layout(
+          category,
+          `<h1>${category}</h1>${listing(slice, page, total, `/catalogue/category/${m[1]}/page`)}`,
+        ),
+      };
+    }
+    m = /^\/catalogue\/[\w-]+_(\d+)\/index\.html$/.exec(path);
+    if (m) {
+      const book = byId.get(Number(m[1]));
+      if (!book) return { status: 404 };
+      return {
+        status: 200,
+        body: layout(
+          book.title,
+          `<ul class="breadcrumb"><li><a href="/">Home</a></li><li><a href="/catalogue/category/${slugOf(book.category)}/page-1.html">${book.category}</a></li><li class="active">${escapeHtml(book.title)}</li></ul>
+<article class="product_page"><h1>${escapeHtml(book.title)}</h1><p class="price_color">£${book.price.toFixed(2)}</p>
+<p class="star-rating ${RATINGS[book.rating]}"></p><p class="instock availability">${book.inStock > 0 ? `In stock (${book.inStock} available)` : 'Out of stock'}</p>
+<table class="table table-striped"><tr><th>UPC</th><td>${book.upc}</td></tr><tr><th>Availability</th><td>${book.inStock}</td></tr></table></article>`,
+        ),
+      };
+    }
+    return { status: 404 };
+  };
+
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? '/', 'http://demo').pathname;
+    hits.set(path, (hits.get(path) ?? 0) + 1);
+    const answer = () => {
+      const { status, body, location, type } = route(path);
+      if (location) {
+        res.writeHead(status, { location });
+        res.end();
+        return;
+      }
+      const text = body ?? '<!doctype html><title>Not found</title><h1>404 Not found</h1>';
+      res.writeHead(status, {
+        'content-type': type ?? 'text/html; charset=utf-8',
+        'content-length': Buffer.byteLength(text),
+      });
+      res.end(text);
+    };
+    if (options.latencyMs) setTimeout(answer, options.latencyMs);
+    else answer();
+  };
+
+  const server: Server = createServer(handler);
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { address, port } = server.address() as AddressInfo;
+  return {
+    url: `http://${address}:${port}/`,
+    books,
+    hits,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function escapeHtml(text: string): string {
+  return text
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;');
+}

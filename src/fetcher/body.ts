@@ -1,0 +1,113 @@
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
+import { BodyTooLargeError, DecodeError, TrawlError } from '../errors.js';
+
+export interface BodyResult {
+  body: Uint8Array;
+  wireBytes: number;
+}
+
+/**
+ * Reads a response body, decompressing as it goes. The cap applies to the bytes on the wire and to
+ * the decoded bytes separately, so a gzip bomb stops after `maxBytes` of output, not after it has
+ * filled memory.
+ */
+export async function readBody(
+  source: Readable,
+  contentEncoding: string | undefined,
+  maxBytes: number,
+  signal?: AbortSignal,
+): Promise<BodyResult> {
+  let wireBytes = 0;
+  let decodedBytes = 0;
+  const chunks: Buffer[] = [];
+
+  async function* countWire(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const chunk of input) {
+      wireBytes += chunk.length;
+      if (wireBytes > maxBytes) throw new BodyTooLargeError(maxBytes, 'wire');
+      yield chunk;
+    }
+  }
+  async function collect(input: AsyncIterable<Buffer>): Promise<void> {
+    for await (const chunk of input) {
+      decodedBytes += chunk.length;
+      if (decodedBytes > maxBytes) throw new BodyTooLargeError(maxBytes, 'decoded');
+      chunks.push(chunk);
+    }
+  }
+
+  const decoders = decodersFor(contentEncoding);
+  try {
+    await (pipeline as (...args: unknown[]) => Promise<void>)(
+      source,
+      countWire,
+      ...decoders,
+      collect,
+      signal ? { signal } : {},
+    );
+  } catch (error) {
+    if (error instanceof TrawlError) throw error;
+    const code = (error as { code?: string }).code ?? '';
+    if (
+      code.startsWith('Z_') ||
+      code === 'ERR_BROTLI_DECOMPRESSION_FAILED' ||
+      /zlib|brotli/i.test(String(error))
+    )
+      throw new DecodeError(`cannot decode ${contentEncoding} body: ${(error as Error).message}`, {
+        cause: error,
+      });
+    throw error;
+  }
+  const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, decodedBytes);
+  return { body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength), wireBytes };
+}
+
+function decodersFor(contentEncoding: string | undefined): NodeJS.ReadWriteStream[] {
+  if (!contentEncoding) return [];
+  const codings = contentEncoding
+    .toLowerCase()
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c && c !== 'identity');
+  // Codings are listed in the order they were applied, so they are undone in reverse.
+  return codings.reverse().map((coding) => {
+    switch (coding) {
+      case 'gzip':
+      case 'x-gzip':
+        return zlib.createGunzip({ finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      case 'deflate':
+        return inflateAnyDeflate();
+      case 'br':
+        return zlib.createBrotliDecompress();
+      default:
+        throw new DecodeError(`unsupported content-encoding ${coding}`);
+    }
+  });
+}
+
+/** "deflate" on the web is either zlib-wrapped (RFC 1950) or raw (RFC 1951); the first byte tells. */
+function inflateAnyDeflate(): NodeJS.ReadWriteStream {
+  return async function* (input: AsyncIterable<Buffer>) {
+    let inflater: zlib.Inflate | zlib.InflateRaw | undefined;
+    const out: Buffer[] = [];
+    for await (const chunk of input) {
+      if (!inflater) {
+        inflater = (chunk[0]! & 0x0f) === 8 ? zlib.createInflate() : zlib.createInflateRaw();
+        inflater.on('data', (d: Buffer) => out.push(d));
+      }
+      await new Promise<void>((resolve, reject) =>
+        inflater!.write(chunk, (e) => (e ? reject(e) : resolve())),
+      );
+      while (out.length) yield out.shift()!;
+    }
+    if (inflater) {
+      await new Promise<void>((resolve, reject) => {
+        inflater!.once('error', reject);
+        inflater!.end(() => resolve());
+      });
+      while (out.length) yield out.shift()!;
+    }
+  } as unknown as NodeJS.ReadWriteStream;
+}

@@ -1,0 +1,65 @@
+/** The public surface of trawl. Everything a user imports comes from here. */
+
+export { type DemoBook, type DemoSite, type DemoSiteOptions, demoBooks, startDemoSite } from './demo/site.js';
+export {
+  AbortedError,
+  BlockedAddressError,
+  BodyTooLargeError,
+  CallbackError,
+  ContentTypeSkippedError,
+  DecodeError,
+  type ErrorCode,
+  HttpStatusError,
+  InvalidUrlError,
+  ItemError,
+  NetworkError,
+  OptionError,
+  ParseTimeoutError,
+  RedirectError,
+  RobotsDisallowedError,
+  SinkError,
+  SpiderInvalidError,
+  SpiderNotFoundError,
+  TimeoutError,
+  TrawlError,
+  UsageError,
+  WorkerCrashError,
+} from './errors.js';
+export { parseRetryAfter, type RetryDelayOptions, retryDelayMs } from './fetcher/retry.js';
+export {
+  type CrawlOptions,
+  type CrawlSettings,
+  DEFAULTS,
+  type HostLimit,
+  type HostRule,
+  type TimeoutOptions,
+} from './options.js';
+export { type Crawl, crawl, type SpiderSource } from './pipeline/engine.js';
+export type { CrawlEventMap, CrawlEvents, LogEvent } from './pipeline/events.js';
+export { canonicalUrl, fingerprint } from './pipeline/fingerprint.js';
+export type { CrawlStats, StopReason } from './pipeline/stats.js';
+export {
+  type Callback,
+  type CallbackOutput,
+  type CallbackResult,
+  defineSpider,
+  type FollowOptions,
+  type FollowRequest,
+  type LinkRule,
+  type Page,
+  type PageLog,
+  type PageRequest,
+  type Pattern,
+  request,
+  type Spider,
+  type SpiderMeta,
+  type StartEntry,
+} from './spider.js';
+export { CsvSink } from './storage/csv.js';
+export { JsonSink } from './storage/json.js';
+export { JsonlSink } from './storage/jsonl.js';
+export { MemorySink } from './storage/memory.js';
+export type { ItemSink } from './storage/sink.js';
+export { StdoutSink } from './storage/stdout.js';
+export { sinkFromUri } from './storage/uri.js';
+export type { CrawlRequest, FailureRecord, HttpMethod, Item, RequestInit } from './types.js';

@@ -1,0 +1,23 @@
+import { EventEmitter } from 'node:events';
+import type { CrawlRequest, FailureRecord, Item } from '../types.js';
+import type { CrawlStats } from './stats.js';
+
+export interface LogEvent {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  url?: string;
+  data?: Record<string, unknown>;
+}
+
+/** What a crawl reports as it runs. The library never logs; the CLI turns these into logs. */
+export interface CrawlEventMap {
+  request: [request: CrawlRequest];
+  response: [info: { url: string; status: number; bytes: number; elapsedMs: number; request: CrawlRequest }];
+  retry: [info: { request: CrawlRequest; error: { code: string; message: string }; delayMs: number }];
+  item: [item: Item];
+  failure: [failure: FailureRecord];
+  log: [event: LogEvent];
+  finished: [stats: CrawlStats];
+}
+
+export class CrawlEvents extends EventEmitter<CrawlEventMap> {}

@@ -1,0 +1,69 @@
+export type StopReason = 'finished' | 'maxPages' | 'maxItems' | 'timeLimit' | 'aborted' | 'error';
+
+/** Counters, gauges and rates of one crawl. Plain data: `JSON.stringify` gives the stats file. */
+export interface CrawlStats {
+  startedAt: string;
+  finishedAt: string | undefined;
+  elapsedMs: number;
+  stopReason: StopReason | undefined;
+  /** Fetch attempts started, retries included. */
+  requests: number;
+  responses: { '2xx': number; '3xx': number; '4xx': number; '5xx': number };
+  /** Pages whose callback ran. */
+  pages: number;
+  items: number;
+  retries: number;
+  /** Requests that ended as failed. */
+  failed: number;
+  errors: Record<string, number>;
+  /** Bytes received on the wire. */
+  bytes: number;
+  dropped: { duplicate: number; depth: number; offsite: number; invalid: number };
+  gauges: {
+    queued: number;
+    inFlight: number;
+    parseBacklog: number;
+    itemBacklog: number;
+    maxInFlight: number;
+    maxParseBacklog: number;
+    maxItemBacklog: number;
+  };
+  pagesPerSecond: number;
+}
+
+export function newStats(): CrawlStats {
+  return {
+    startedAt: new Date().toISOString(),
+    finishedAt: undefined,
+    elapsedMs: 0,
+    stopReason: undefined,
+    requests: 0,
+    responses: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 },
+    pages: 0,
+    items: 0,
+    retries: 0,
+    failed: 0,
+    errors: {},
+    bytes: 0,
+    dropped: { duplicate: 0, depth: 0, offsite: 0, invalid: 0 },
+    gauges: {
+      queued: 0,
+      inFlight: 0,
+      parseBacklog: 0,
+      itemBacklog: 0,
+      maxInFlight: 0,
+      maxParseBacklog: 0,
+      maxItemBacklog: 0,
+    },
+    pagesPerSecond: 0,
+  };
+}
+
+export function countStatus(stats: CrawlStats, status: number): void {
+  const key = `${Math.min(5, Math.max(2, Math.floor(status / 100)))}xx` as keyof CrawlStats['responses'];
+  stats.responses[key]++;
+}
+
+export function countError(stats: CrawlStats, code: string): void {
+  stats.errors[code] = (stats.errors[code] ?? 0) + 1;
+}
