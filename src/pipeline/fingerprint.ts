@@ -15,10 +15,9 @@ export function canonicalUrl(input: string): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new InvalidUrlError(input, 'only http(s) is crawled');
   url.hash = '';
-  if (url.search) {
-    url.searchParams.sort();
-    if (url.search === '?') url.search = '';
-  }
+  if (url.search) url.searchParams.sort();
+  // An empty query ("?" alone) reads as "" but is kept in href unless cleared.
+  if (url.search === '') url.search = '';
   return url.href;
 }
 
