@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'TRAWL_ERR_REDIRECT'
   | 'TRAWL_ERR_BLOCKED_ADDRESS'
   | 'TRAWL_ERR_ROBOTS'
+  | 'TRAWL_ERR_ROBOTS_UNAVAILABLE'
   | 'TRAWL_ERR_CALLBACK'
   | 'TRAWL_ERR_PARSE_TIMEOUT'
   | 'TRAWL_ERR_WORKER'
@@ -139,14 +140,32 @@ export class RedirectError extends TrawlError {
 }
 
 export class BlockedAddressError extends TrawlError {
-  constructor(host: string, address: string) {
-    super('TRAWL_ERR_BLOCKED_ADDRESS', `refusing to connect to ${host} (${address}): private address`);
+  readonly host: string;
+  readonly address: string;
+  constructor(host: string, address: string, kind = 'private') {
+    super('TRAWL_ERR_BLOCKED_ADDRESS', `refusing to connect to ${host} (${address}): ${kind} address`);
+    this.host = host;
+    this.address = address;
   }
 }
 
 export class RobotsDisallowedError extends TrawlError {
   constructor(url: string) {
     super('TRAWL_ERR_ROBOTS', `disallowed by robots.txt: ${redactUrl(url)}`);
+  }
+}
+
+/**
+ * robots.txt answered 5xx or could not be reached: RFC 9309 says assume everything is disallowed
+ * until it can be fetched, so the request is retried once the origin's robots.txt is due again.
+ */
+export class RobotsUnavailableError extends TrawlError {
+  readonly retryAfterMs: number;
+  constructor(origin: string, reason: string, retryAfterMs: number) {
+    super('TRAWL_ERR_ROBOTS_UNAVAILABLE', `robots.txt of ${origin} unavailable (${reason})`, {
+      retryable: true,
+    });
+    this.retryAfterMs = retryAfterMs;
   }
 }
 

@@ -17,6 +17,7 @@ export {
   ParseTimeoutError,
   RedirectError,
   RobotsDisallowedError,
+  RobotsUnavailableError,
   SinkError,
   SpiderInvalidError,
   SpiderNotFoundError,
@@ -25,13 +26,21 @@ export {
   UsageError,
   WorkerCrashError,
 } from './errors.js';
+export { type AddressClass, classifyAddress } from './fetcher/address-guard.js';
+export { type CreateFetcherOptions, Fetcher, type FetcherOptions } from './fetcher/fetcher.js';
+export { HostLimits, type HostLimitsOptions, type ResolvedHostLimit } from './fetcher/host-limits.js';
 export { parseRetryAfter, type RetryDelayOptions, retryDelayMs } from './fetcher/retry.js';
+export { parseRobots, type RobotsRules } from './fetcher/robots.js';
 export {
+  type AdaptiveThrottleOptions,
+  type BackoffOptions,
   type CrawlOptions,
   type CrawlSettings,
   DEFAULTS,
+  type DnsLookup,
   type HostLimit,
   type HostRule,
+  type HttpCacheOptions,
   type TimeoutOptions,
 } from './options.js';
 export { type Crawl, crawl, type SpiderSource } from './pipeline/engine.js';
@@ -62,4 +71,4 @@ export { MemorySink } from './storage/memory.js';
 export type { ItemSink } from './storage/sink.js';
 export { StdoutSink } from './storage/stdout.js';
 export { sinkFromUri } from './storage/uri.js';
-export type { CrawlRequest, FailureRecord, HttpMethod, Item, RequestInit } from './types.js';
+export type { CrawlRequest, FailureRecord, FetchedResponse, HttpMethod, Item, RequestInit } from './types.js';

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { OptionError } from './errors.js';
 import type { RequestInit } from './types.js';
@@ -27,6 +28,54 @@ export interface TimeoutOptions {
   /** Whole request including body, per attempt. @default 60_000 */
   totalMs?: number;
 }
+
+/** Tuning of adaptive throttling; see `CrawlSettings.adaptiveThrottle`. */
+export interface AdaptiveThrottleOptions {
+  /** Gap used after the first overload signal when the configured gap is smaller. @default 250 */
+  minBackoffGapMs?: number;
+  /** Widest gap throttling will set. @default 15_000 */
+  maxGapMs?: number;
+  /** Smoothed latency above this multiple of the host's best counts as overload... @default 4 */
+  latencyFactor?: number;
+  /** ...when it is also this many ms above it, so a fast host's noise does not count. @default 250 */
+  latencyFloorMs?: number;
+  /** Healthy answers in a row before one step back toward the configured limits. @default 8 */
+  recoverAfter?: number;
+}
+
+/** Delay between attempts of a retried request. */
+export interface BackoffOptions {
+  /** First backoff step; step n is up to baseMs * 2^(n-1), with full jitter. @default 500 */
+  baseMs?: number;
+  /** Largest backoff step. @default 30_000 */
+  maxMs?: number;
+  /** Most a server's Retry-After (or a robots.txt outage) is waited for. @default 60_000 */
+  maxRetryAfterMs?: number;
+}
+
+/** The optional development cache of responses. */
+export interface HttpCacheOptions {
+  /**
+   * `memory:`, `sqlite://path/cache.sqlite` (needs the optional `@keyv/sqlite`), or a directory
+   * (`file://dir` or a plain path) holding one file per response.
+   */
+  uri?: string;
+  /** Any open Keyv instance; wins over `uri`. */
+  keyv?: import('keyv').default;
+  /** How long an entry is served. @default Infinity */
+  ttlMs?: number;
+}
+
+/** Same shape as `dns.lookup`; lets an embedding program resolve names itself. */
+export type DnsLookup = (
+  hostname: string,
+  options: { all?: boolean; family?: number | string; hints?: number },
+  callback: (
+    error: NodeJS.ErrnoException | null,
+    address: string | Array<{ address: string; family: number }>,
+    family?: number,
+  ) => void,
+) => void;
 
 /** Settings a spider may declare; the same keys can be overridden per crawl. */
 export interface CrawlSettings {
@@ -61,6 +110,27 @@ export interface CrawlSettings {
   headers?: Record<string, string>;
   /** Kill and replace a worker whose callback runs longer than this on one page. @default 30_000 */
   parseTimeoutMs?: number;
+  /**
+   * Per-host adaptive throttling: 429/503, timeouts and rising latency lower a host's concurrency
+   * and widen its gap, healthy answers restore them up to the configured limits. @default true
+   */
+  adaptiveThrottle?: boolean | AdaptiveThrottleOptions;
+  /** Retry delays. */
+  backoff?: BackoffOptions;
+  /** Fetch and obey each origin's robots.txt for the user agent's product token. @default true */
+  obeyRobotsTxt?: boolean;
+  /**
+   * Requests to private, loopback, link-local and multicast addresses: `true` allows them, a list
+   * allows those addresses or CIDR ranges, `false` refuses all.
+   * @default allowed only when a start URL is on such an address
+   */
+  allowPrivateNetwork?: boolean | string[];
+  /** Send every request through this HTTP proxy (`http://user:pass@host:port`). @default none */
+  proxy?: string;
+  /** Keep cookies the sites set and send them back. @default true */
+  cookies?: boolean;
+  /** Cache responses (off unless set): a URI string or options. @default off */
+  httpCache?: string | HttpCacheOptions;
 }
 
 /** Everything `crawl()` accepts. */
@@ -73,6 +143,8 @@ export interface CrawlOptions extends CrawlSettings {
   itemBuffer?: number;
   /** Stops the crawl when aborted. */
   signal?: AbortSignal;
+  /** Resolves hostnames (the network guard checks what it returns). @default dns.lookup */
+  dnsLookup?: DnsLookup;
 }
 
 export interface ResolvedOptions {
@@ -92,6 +164,14 @@ export interface ResolvedOptions {
   userAgent: string;
   headers: Record<string, string>;
   parseTimeoutMs: number;
+  adaptiveThrottle: false | AdaptiveThrottleOptions;
+  backoff: Required<BackoffOptions>;
+  obeyRobotsTxt: boolean;
+  allowPrivateNetwork: boolean | string[] | undefined;
+  proxy: string | undefined;
+  cookies: boolean;
+  httpCache: HttpCacheOptions | undefined;
+  dnsLookup: DnsLookup | undefined;
   start: Array<string | RequestInit> | undefined;
   workers: number;
   itemBuffer: number;
@@ -115,6 +195,10 @@ export const DEFAULTS = {
   userAgent: DEFAULT_USER_AGENT,
   parseTimeoutMs: 30_000,
   itemBuffer: 1000,
+  adaptiveThrottle: true,
+  backoff: { baseMs: 500, maxMs: 30_000, maxRetryAfterMs: 60_000 },
+  obeyRobotsTxt: true,
+  cookies: true,
 } as const;
 
 export function defaultWorkers(): number {
@@ -138,6 +222,14 @@ const KNOWN_KEYS = new Set([
   'userAgent',
   'headers',
   'parseTimeoutMs',
+  'adaptiveThrottle',
+  'backoff',
+  'obeyRobotsTxt',
+  'allowPrivateNetwork',
+  'proxy',
+  'cookies',
+  'httpCache',
+  'dnsLookup',
   'start',
   'workers',
   'itemBuffer',
@@ -154,6 +246,7 @@ export function resolveOptions(settings: CrawlSettings = {}, options: CrawlOptio
   const merged: CrawlOptions = { ...settings, ...stripUndefined(options) };
   const perHost = { ...DEFAULTS.perHost, ...settings.perHost, ...stripUndefined(options.perHost ?? {}) };
   const timeouts = { ...DEFAULTS.timeouts, ...settings.timeouts, ...stripUndefined(options.timeouts ?? {}) };
+  const backoff = { ...DEFAULTS.backoff, ...settings.backoff, ...stripUndefined(options.backoff ?? {}) };
 
   const resolved: ResolvedOptions = {
     concurrency: positiveInt('concurrency', merged.concurrency ?? DEFAULTS.concurrency),
@@ -181,6 +274,18 @@ export function resolveOptions(settings: CrawlSettings = {}, options: CrawlOptio
     userAgent: nonEmptyString('userAgent', merged.userAgent ?? DEFAULTS.userAgent),
     headers: { ...settings.headers, ...options.headers },
     parseTimeoutMs: positive('parseTimeoutMs', merged.parseTimeoutMs ?? DEFAULTS.parseTimeoutMs),
+    adaptiveThrottle: adaptive(merged.adaptiveThrottle ?? DEFAULTS.adaptiveThrottle),
+    backoff: {
+      baseMs: positive('backoff.baseMs', backoff.baseMs),
+      maxMs: positive('backoff.maxMs', backoff.maxMs),
+      maxRetryAfterMs: nonNegative('backoff.maxRetryAfterMs', backoff.maxRetryAfterMs),
+    },
+    obeyRobotsTxt: bool('obeyRobotsTxt', merged.obeyRobotsTxt ?? DEFAULTS.obeyRobotsTxt),
+    allowPrivateNetwork: privateNetwork(merged.allowPrivateNetwork),
+    proxy: merged.proxy === undefined ? undefined : httpUrl('proxy', merged.proxy),
+    cookies: bool('cookies', merged.cookies ?? DEFAULTS.cookies),
+    httpCache: httpCache(merged.httpCache),
+    dnsLookup: merged.dnsLookup === undefined ? undefined : fn('dnsLookup', merged.dnsLookup),
     start: merged.start?.map((u, i) =>
       typeof u === 'string'
         ? nonEmptyString(`start[${i}]`, u)
@@ -211,6 +316,58 @@ function checkHostRule(rule: HostRule, path: string): HostRule {
   if (rule.delayMs !== undefined) nonNegative(`${path}.delayMs`, rule.delayMs);
   if (rule.jitterMs !== undefined) nonNegative(`${path}.jitterMs`, rule.jitterMs);
   return rule;
+}
+
+const ADAPTIVE_KEYS = ['minBackoffGapMs', 'maxGapMs', 'latencyFactor', 'latencyFloorMs', 'recoverAfter'];
+
+function adaptive(value: unknown): false | AdaptiveThrottleOptions {
+  if (typeof value === 'boolean') return value ? {} : false;
+  if (typeof value !== 'object' || value === null)
+    throw new OptionError('adaptiveThrottle', 'a boolean or an object', value);
+  for (const [key, v] of Object.entries(value)) {
+    if (!ADAPTIVE_KEYS.includes(key)) throw new OptionError(`adaptiveThrottle.${key}`, 'a known option', key);
+    if (v !== undefined) positive(`adaptiveThrottle.${key}`, v);
+  }
+  return value as AdaptiveThrottleOptions;
+}
+
+function privateNetwork(value: unknown): boolean | string[] | undefined {
+  if (value === undefined || typeof value === 'boolean') return value;
+  if (!Array.isArray(value))
+    throw new OptionError('allowPrivateNetwork', 'a boolean or a list of addresses', value);
+  return value.map((entry, i) => {
+    const [address = '', prefix] = String(entry).split('/');
+    if (typeof entry !== 'string' || !isIP(address) || (prefix !== undefined && !/^\d{1,3}$/.test(prefix)))
+      throw new OptionError(`allowPrivateNetwork[${i}]`, 'an IP address or CIDR range', entry);
+    return entry;
+  });
+}
+
+function httpCache(value: unknown): HttpCacheOptions | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string') return { uri: nonEmptyString('httpCache', value) };
+  if (typeof value !== 'object' || value === null)
+    throw new OptionError('httpCache', 'a URI string or { uri, keyv, ttlMs }', value);
+  const cache = value as HttpCacheOptions;
+  if (cache.ttlMs !== undefined) positive('httpCache.ttlMs', cache.ttlMs);
+  if (cache.uri !== undefined) nonEmptyString('httpCache.uri', cache.uri);
+  return cache;
+}
+
+function httpUrl(path: string, value: unknown): string {
+  const text = nonEmptyString(path, value);
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {}
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+    throw new OptionError(path, 'an http(s) URL', '(not an http URL)');
+  return text;
+}
+
+function fn<T>(path: string, value: T): T {
+  if (typeof value !== 'function') throw new OptionError(path, 'a function', typeof value);
+  return value;
 }
 
 function positiveInt(path: string, value: unknown): number {

@@ -67,6 +67,8 @@ export interface FetchedResponse {
   /** Bytes received on the wire, before decompression. */
   wireBytes: number;
   elapsedMs: number;
+  /** True when the response came from the HTTP cache and the site was not contacted. */
+  fromCache?: boolean;
 }
 
 /** A request that ended without being parsed, as written to the failures file. */

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable, pipeline as streamPipeline } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { BodyTooLargeError, DecodeError, TrawlError } from '../errors.js';
@@ -87,27 +87,39 @@ function decodersFor(contentEncoding: string | undefined): NodeJS.ReadWriteStrea
   });
 }
 
-/** "deflate" on the web is either zlib-wrapped (RFC 1950) or raw (RFC 1951); the first byte tells. */
+/**
+ * "deflate" on the web is either zlib-wrapped (RFC 1950) or raw (RFC 1951); the first bytes tell.
+ * The inflater is piped, not fed by hand, so its output is pulled with backpressure and a bomb
+ * never gets ahead of the decoded-size cap.
+ */
 function inflateAnyDeflate(): NodeJS.ReadWriteStream {
-  return async function* (input: AsyncIterable<Buffer>) {
-    let inflater: zlib.Inflate | zlib.InflateRaw | undefined;
-    const out: Buffer[] = [];
-    for await (const chunk of input) {
-      if (!inflater) {
-        inflater = (chunk[0]! & 0x0f) === 8 ? zlib.createInflate() : zlib.createInflateRaw();
-        inflater.on('data', (d: Buffer) => out.push(d));
-      }
-      await new Promise<void>((resolve, reject) =>
-        inflater!.write(chunk, (e) => (e ? reject(e) : resolve())),
-      );
-      while (out.length) yield out.shift()!;
-    }
-    if (inflater) {
-      await new Promise<void>((resolve, reject) => {
-        inflater!.once('error', reject);
-        inflater!.end(() => resolve());
-      });
-      while (out.length) yield out.shift()!;
-    }
+  return async function* (input: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    const source = input[Symbol.asyncIterator]();
+    const first = await source.next();
+    if (first.done) return;
+    const options = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
+    const inflater = isZlibWrapped(first.value)
+      ? zlib.createInflate(options)
+      : zlib.createInflateRaw(options);
+    const feed = Readable.from(rest(first.value, source));
+    yield* streamPipeline(feed, inflater, () => {}) as AsyncIterable<Buffer>;
   } as unknown as NodeJS.ReadWriteStream;
+}
+
+function isZlibWrapped(chunk: Buffer): boolean {
+  if ((chunk[0]! & 0x0f) !== 8) return false;
+  return chunk.length < 2 || (chunk[0]! * 256 + chunk[1]!) % 31 === 0;
+}
+
+async function* rest(first: Buffer, source: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    yield first;
+    for (;;) {
+      const next = await source.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await source.return?.();
+  }
 }

@@ -1,17 +1,26 @@
-import { Agent, type Dispatcher, errors as undiciErrors } from 'undici';
+import { Agent, type Dispatcher, ProxyAgent, errors as undiciErrors } from 'undici';
 import {
   AbortedError,
+  BlockedAddressError,
   ContentTypeSkippedError,
   HttpStatusError,
   NetworkError,
-  RedirectError,
+  RobotsDisallowedError,
+  RobotsUnavailableError,
   TimeoutError,
   TrawlError,
 } from '../errors.js';
-import type { TimeoutOptions } from '../options.js';
-import type { CrawlRequest, FetchedResponse } from '../types.js';
+import type { DnsLookup, HttpCacheOptions, TimeoutOptions } from '../options.js';
+import type { CrawlRequest, FetchedResponse, HttpMethod } from '../types.js';
+import { AddressGuard, type LookupFunction, startsOnPrivateNetwork } from './address-guard.js';
 import { readBody } from './body.js';
+import { HttpCache } from './cache.js';
 import { detectEncoding } from './charset.js';
+import { CookieSession } from './cookies.js';
+import type { HostLimits } from './host-limits.js';
+import { isRedirect, nextHop } from './redirects.js';
+import { parseRetryAfter } from './retry.js';
+import { RobotsCache, type RobotsFetchResult, type RobotsRules } from './robots.js';
 
 export interface FetcherOptions {
   userAgent: string;
@@ -19,141 +28,355 @@ export interface FetcherOptions {
   timeouts: Required<TimeoutOptions>;
   maxBodyBytes: number;
   maxRedirects: number;
-  /** Sockets kept per origin; the scheduler's per-host limit is what bounds use. @default 16 */
+  /** Sockets kept per origin; the per-host limit is what bounds use. @default 16 */
   connectionsPerOrigin?: number;
-  /** Called for every redirect hop before it is followed; throw to refuse it. */
+  /** Called for every redirect hop before it is followed (the crawl's host filters); throw to refuse it. */
   checkRedirect?: (url: string) => void;
+  /**
+   * The crawl's per-host limits: robots.txt fetches and redirect hops take their turn in them,
+   * and every answer feeds their adaptive throttle. Without it the fetcher is not polite.
+   */
+  hostLimits?: HostLimits;
+  /** Fetch and obey robots.txt. @default true */
+  obeyRobotsTxt?: boolean;
+  /** Private, loopback, link-local and multicast addresses: see `CrawlSettings.allowPrivateNetwork`. @default false */
+  allowPrivateNetwork?: boolean | string[];
+  /** @default dns.lookup */
+  lookup?: DnsLookup;
+  /** HTTP proxy URL. */
+  proxy?: string;
+  /** Keep a cookie jar. @default true */
+  cookies?: boolean;
+  /** An open response cache; see `Fetcher.create` to open one from options. */
+  cache?: HttpCache;
+  /** Most Retry-After honoured as a host pause, in ms. @default 60_000 */
+  maxRetryAfterMs?: number;
 }
 
-const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+export interface CreateFetcherOptions extends Omit<FetcherOptions, 'cache' | 'allowPrivateNetwork'> {
+  /** When undefined, private addresses are allowed only if one of `startUrls` is on one. */
+  allowPrivateNetwork?: boolean | string[];
+  startUrls?: string[];
+  httpCache?: string | HttpCacheOptions;
+}
+
 const TEXT_TYPES =
   /^(text\/|application\/([\w.+-]*\+)?(json|xml|javascript|ecmascript|x-www-form-urlencoded)|application\/(rss|atom)\+xml|image\/svg\+xml)/i;
+const ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,application/json;q=0.8,*/*;q=0.7';
+/** RFC 9309 asks crawlers to parse at least 500 KiB of robots.txt. */
+const ROBOTS_MAX_BYTES = 512 * 1024;
+const ROBOTS_MAX_REDIRECTS = 5;
+
+interface Answer {
+  url: string;
+  status: number;
+  headers: Record<string, string>;
+  body: Dispatcher.ResponseData['body'];
+}
 
 /**
- * One HTTP attempt per call, redirects followed hop by hop. Retries, host limits and robots are
- * composed around it by the pipeline, so a request waiting on a backoff holds no slot.
+ * One HTTP attempt per `fetch`, composed in this order: cache, robots.txt, then hop by hop
+ * (network guard, host filters, host turn, cookies, request, redirect), then status, content
+ * type, capped body and charset. Retries and the wait for a host slot are the pipeline's, so a
+ * request waiting on a backoff or a busy host holds no slot.
  */
 export class Fetcher {
-  private readonly agent: Agent;
+  private readonly dispatcher: Dispatcher;
+  private readonly guard: AddressGuard;
+  private readonly robots: RobotsCache;
+  private readonly cookies: CookieSession | undefined;
+
+  /** Builds a fetcher, deciding the private-network default from the start URLs and opening the cache. */
+  static async create(options: CreateFetcherOptions): Promise<Fetcher> {
+    const { startUrls = [], httpCache, ...rest } = options;
+    const allowPrivateNetwork =
+      options.allowPrivateNetwork ??
+      (await startsOnPrivateNetwork(startUrls, options.lookup as LookupFunction | undefined));
+    const cache = httpCache ? await HttpCache.open(httpCache) : undefined;
+    return new Fetcher({ ...rest, allowPrivateNetwork, ...(cache ? { cache } : {}) });
+  }
 
   constructor(private readonly options: FetcherOptions) {
-    this.agent = new Agent({
+    this.guard = new AddressGuard({
+      allowPrivate: options.allowPrivateNetwork ?? false,
+      ...(options.lookup ? { lookup: options.lookup as LookupFunction } : {}),
+    });
+    const common = {
       connections: options.connectionsPerOrigin ?? 16,
-      connect: { timeout: options.timeouts.connectMs },
       headersTimeout: options.timeouts.headersMs,
       bodyTimeout: options.timeouts.bodyIdleMs,
       keepAliveTimeout: 10_000,
-      maxRedirections: 0,
-    } as Agent.Options);
+    };
+    this.dispatcher = options.proxy
+      ? new ProxyAgent({ uri: options.proxy, ...common })
+      : new Agent({
+          ...common,
+          connect: { timeout: options.timeouts.connectMs, lookup: this.guard.lookup },
+        } as Agent.Options);
+    this.robots = new RobotsCache({
+      userAgent: options.userAgent,
+      load: (origin) => this.loadRobots(origin),
+    });
+    this.cookies = options.cookies === false ? undefined : new CookieSession();
   }
 
   async fetch(request: CrawlRequest, signal?: AbortSignal): Promise<FetchedResponse> {
+    const cached = await this.options.cache?.get(request);
+    if (cached) return cached;
     const started = performance.now();
-    const total = AbortSignal.timeout(this.options.timeouts.totalMs);
-    const combined = signal ? AbortSignal.any([signal, total]) : total;
-    const redirects: string[] = [];
-    let url = request.url;
-    let method = request.method;
-    let body = request.body;
+    let total: AbortSignal | undefined;
     try {
-      for (;;) {
-        const response = await this.dispatch(url, method, request, body, combined);
-        const location = response.headers.location;
-        if (REDIRECT_STATUSES.has(response.statusCode) && typeof location === 'string') {
-          discard(response.body);
-          const next = this.nextHop(url, location, redirects);
-          redirects.push(url);
-          if (
-            response.statusCode === 303 ||
-            ((response.statusCode === 301 || response.statusCode === 302) && method === 'POST')
-          ) {
-            method = 'GET';
-            body = undefined;
-          }
-          url = next;
-          continue;
-        }
-        const headers = flattenHeaders(response.headers);
-        if (response.statusCode >= 400) {
-          discard(response.body);
-          throw new HttpStatusError(response.statusCode, url, headers['retry-after']);
-        }
-        const contentType = headers['content-type'];
-        if (!request.acceptBinary && contentType && !TEXT_TYPES.test(contentType)) {
-          discard(response.body);
-          throw new ContentTypeSkippedError(contentType.split(';')[0]!.trim());
-        }
-        const { body: bytes, wireBytes } = await readBody(
-          response.body,
-          headers['content-encoding'],
-          this.options.maxBodyBytes,
-          combined,
-        );
-        return {
-          url,
-          status: response.statusCode,
-          headers,
-          body: bytes,
-          encoding: detectEncoding(contentType, bytes),
-          redirects,
-          attempts: 1,
-          wireBytes,
-          elapsedMs: performance.now() - started,
-        };
-      }
+      const waited = await this.checkRobots(request.url, signal);
+      if (waited) await this.options.hostLimits?.turn(new URL(request.url).origin, signal);
+      total = AbortSignal.timeout(this.options.timeouts.totalMs);
+      const combined = signal ? AbortSignal.any([signal, total]) : total;
+      const answer = await this.follow(request, combined);
+      const response = await this.complete(request, answer, combined, started);
+      await this.options.cache?.set(request, response);
+      return response;
     } catch (error) {
       throw this.classify(error, total, signal);
     }
   }
 
+  /** The robots.txt rules of an origin (fetched if needed), e.g. for its `Sitemap:` lines. */
+  async robotsFor(origin: string): Promise<RobotsRules | undefined> {
+    const verdict = await this.robots.get(origin);
+    return verdict.kind === 'rules' ? verdict.rules : undefined;
+  }
+
   async close(): Promise<void> {
-    await this.agent.destroy();
+    await Promise.allSettled([this.dispatcher.destroy(), this.options.cache?.close()]);
   }
 
-  private async dispatch(
-    url: string,
-    method: string,
+  /** Follows redirects hop by hop; returns the first answer that is not a redirect. */
+  private async follow(
     request: CrawlRequest,
-    body: string | undefined,
     signal: AbortSignal,
-  ): Promise<Dispatcher.ResponseData> {
-    const target = new URL(url);
-    return this.agent.request({
-      origin: target.origin,
-      path: `${target.pathname}${target.search}`,
-      method: method as Dispatcher.HttpMethod,
-      headers: {
-        'user-agent': this.options.userAgent,
-        accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,application/json;q=0.8,*/*;q=0.7',
-        'accept-encoding': 'gzip, deflate, br',
-        ...this.options.headers,
-        ...request.headers,
-      },
-      body: body ?? null,
-      signal,
-    });
-  }
-
-  private nextHop(from: string, location: string, seen: string[]): string {
-    let next: string;
-    try {
-      next = new URL(location, from).href;
-    } catch {
-      throw new RedirectError(`invalid redirect location ${JSON.stringify(location)} from ${from}`);
+  ): Promise<Answer & { redirects: string[] }> {
+    const visited: string[] = [request.url];
+    const admitted = new URL(request.url).origin;
+    let method = request.method;
+    let body = request.body;
+    for (;;) {
+      const url = visited[visited.length - 1]!;
+      const answer = await this.hop(
+        url,
+        method,
+        request.headers,
+        body,
+        visited.length > 1 ? admitted : undefined,
+        signal,
+      );
+      if (!isRedirect(answer.status, answer.headers.location))
+        return { ...answer, redirects: visited.slice(0, -1) };
+      discard(answer.body);
+      const next = nextHop(
+        answer.status,
+        answer.headers.location,
+        method,
+        visited,
+        this.options.maxRedirects,
+      );
+      this.options.checkRedirect?.(next.url);
+      method = next.method;
+      if (!next.keepBody) body = undefined;
+      visited.push(next.url);
     }
-    if (!/^https?:$/.test(new URL(next).protocol))
-      throw new RedirectError(`redirect to unsupported scheme: ${next}`);
-    if (seen.includes(next) || next === from) throw new RedirectError(`redirect loop at ${next}`);
-    if (seen.length + 1 > this.options.maxRedirects)
-      throw new RedirectError(`more than ${this.options.maxRedirects} redirects from ${seen[0] ?? from}`);
-    this.options.checkRedirect?.(next);
-    return next.replace(/#.*$/, '');
   }
 
-  private classify(error: unknown, total: AbortSignal, signal: AbortSignal | undefined): TrawlError {
+  /** One request on the wire, with the checks a hop needs first. */
+  private async hop(
+    url: string,
+    method: HttpMethod,
+    headers: Record<string, string> | undefined,
+    body: string | undefined,
+    /** For a redirect hop, the origin whose slot this request holds. */
+    admitted: string | undefined,
+    signal: AbortSignal,
+  ): Promise<Answer> {
+    const target = new URL(url);
+    if (this.options.proxy) await this.guard.checkResolved(target);
+    else this.guard.checkUrl(target);
+    let release: (() => void) | undefined;
+    if (admitted) {
+      await this.checkRobots(url, signal);
+      release = await this.takeTurn(admitted, target.origin, signal);
+    }
+    try {
+      const cookie = await this.cookies?.header(url);
+      const started = performance.now();
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await this.dispatcher.request({
+          origin: target.origin,
+          path: `${target.pathname}${target.search}`,
+          method,
+          headers: {
+            'user-agent': this.options.userAgent,
+            accept: ACCEPT,
+            'accept-encoding': 'gzip, deflate, br',
+            ...(cookie ? { cookie } : {}),
+            ...this.options.headers,
+            ...headers,
+          },
+          body: body ?? null,
+          signal,
+        });
+      } catch (error) {
+        const timedOut =
+          error instanceof undiciErrors.HeadersTimeoutError ||
+          error instanceof undiciErrors.ConnectTimeoutError;
+        this.observe(target.origin, timedOut ? 'timeout' : 'error', started);
+        throw error;
+      }
+      const flat = flattenHeaders(response.headers);
+      const retryAfter = flat['retry-after'] ? parseRetryAfter(flat['retry-after'], Date.now()) : undefined;
+      this.observe(target.origin, response.statusCode, started, retryAfter);
+      await this.cookies?.store(url, response.headers['set-cookie']);
+      return { url, status: response.statusCode, headers: flat, body: response.body };
+    } finally {
+      release?.();
+    }
+  }
+
+  /**
+   * A hop is a new request start as the server sees it: to the admitted origin it waits for the
+   * gap; to another origin it waits for a slot there too (held only for that hop).
+   */
+  private async takeTurn(
+    admitted: string,
+    origin: string,
+    signal: AbortSignal,
+  ): Promise<(() => void) | undefined> {
+    const limits = this.options.hostLimits;
+    if (!limits) return undefined;
+    if (origin === admitted) {
+      await limits.turn(origin, signal);
+      return undefined;
+    }
+    return limits.enter(origin, signal);
+  }
+
+  /** Status, content type, capped body, charset. */
+  private async complete(
+    request: CrawlRequest,
+    answer: Answer & { redirects: string[] },
+    signal: AbortSignal,
+    started: number,
+  ): Promise<FetchedResponse> {
+    const { url, status, headers } = answer;
+    if (status >= 400) {
+      discard(answer.body);
+      throw new HttpStatusError(status, url, headers['retry-after']);
+    }
+    const contentType = headers['content-type'];
+    if (!request.acceptBinary && contentType && !TEXT_TYPES.test(contentType)) {
+      discard(answer.body);
+      throw new ContentTypeSkippedError(contentType.split(';')[0]!.trim());
+    }
+    const { body, wireBytes } = await readBody(
+      answer.body,
+      headers['content-encoding'],
+      this.options.maxBodyBytes,
+      signal,
+    );
+    return {
+      url,
+      status,
+      headers,
+      body,
+      encoding: detectEncoding(contentType, body),
+      redirects: answer.redirects,
+      attempts: 1,
+      wireBytes,
+      elapsedMs: performance.now() - started,
+    };
+  }
+
+  /**
+   * Throws when robots.txt forbids the URL or is unavailable. Returns true when this call had to
+   * wait for the file, i.e. a robots.txt request just went to the origin.
+   */
+  private async checkRobots(url: string, signal?: AbortSignal): Promise<boolean> {
+    if (this.options.obeyRobotsTxt === false) return false;
+    const target = new URL(url);
+    let verdict = this.robots.peek(target.origin);
+    const waited = !verdict;
+    if (!verdict) verdict = await abortable(this.robots.get(target.origin), signal);
+    if (verdict.kind === 'unavailable') {
+      const retryMs = Math.max(0, verdict.retryAtMs - Date.now());
+      throw new RobotsUnavailableError(target.origin, verdict.reason, retryMs);
+    }
+    if (verdict.rules.crawlDelayMs !== undefined)
+      this.options.hostLimits?.setCrawlDelay(target.origin, verdict.rules.crawlDelayMs);
+    if (!verdict.rules.isAllowed(target)) throw new RobotsDisallowedError(url);
+    return waited;
+  }
+
+  /** GETs `<origin>/robots.txt`, following a few redirects, through the same guard and agent. */
+  private async loadRobots(origin: string): Promise<RobotsFetchResult> {
+    const signal = AbortSignal.timeout(this.options.timeouts.totalMs);
+    const visited = [`${origin}/robots.txt`];
+    try {
+      for (;;) {
+        const url = visited[visited.length - 1]!;
+        const target = new URL(url);
+        this.guard.checkUrl(target);
+        const response = await this.dispatcher.request({
+          origin: target.origin,
+          path: `${target.pathname}${target.search}`,
+          method: 'GET',
+          headers: {
+            'user-agent': this.options.userAgent,
+            accept: 'text/plain,*/*;q=0.5',
+            'accept-encoding': 'gzip, deflate, br',
+          },
+          signal,
+        });
+        const headers = flattenHeaders(response.headers);
+        if (isRedirect(response.statusCode, headers.location)) {
+          discard(response.body);
+          visited.push(
+            nextHop(response.statusCode, headers.location, 'GET', visited, ROBOTS_MAX_REDIRECTS).url,
+          );
+          continue;
+        }
+        if (response.statusCode < 200 || response.statusCode >= 300) {
+          discard(response.body);
+          return { status: response.statusCode, body: '' };
+        }
+        const { body } = await readBody(response.body, headers['content-encoding'], ROBOTS_MAX_BYTES, signal);
+        return { status: response.statusCode, body: Buffer.from(body).toString('utf8') };
+      }
+    } catch (error) {
+      // A redirect loop or a body over the cap still leaves an unusable file: RFC 9309 says
+      // unreachable, i.e. disallow for now.
+      return { error };
+    }
+  }
+
+  private observe(
+    origin: string,
+    outcome: number | 'timeout' | 'error',
+    startedMs: number,
+    retryAfterMs?: number,
+  ) {
+    const capped =
+      retryAfterMs === undefined ? undefined : Math.min(retryAfterMs, this.options.maxRetryAfterMs ?? 60_000);
+    this.options.hostLimits?.observe(origin, outcome, performance.now() - startedMs, capped);
+  }
+
+  private classify(
+    error: unknown,
+    total: AbortSignal | undefined,
+    signal: AbortSignal | undefined,
+  ): TrawlError {
+    const blocked = findCause(error, BlockedAddressError);
+    if (blocked) return blocked;
     if (error instanceof TrawlError) return error;
     if (signal?.aborted) return new AbortedError();
-    if (total.aborted) return new TimeoutError('total', this.options.timeouts.totalMs, { cause: error });
+    if (total?.aborted) return new TimeoutError('total', this.options.timeouts.totalMs, { cause: error });
     if (error instanceof undiciErrors.ConnectTimeoutError)
       return new TimeoutError('connect', this.options.timeouts.connectMs, { cause: error });
     if (error instanceof undiciErrors.HeadersTimeoutError)
@@ -164,6 +387,23 @@ export class Fetcher {
     const message = error instanceof Error ? error.message : String(error);
     return new NetworkError(code ? `${code}: ${message}` : message, { cause: error });
   }
+}
+
+function findCause<T>(error: unknown, type: new (...args: never[]) => T): T | undefined {
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof type) return e;
+  }
+  return undefined;
+}
+
+function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(new AbortedError());
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(new AbortedError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {

@@ -1,4 +1,6 @@
-import type { HostLimit, HostRule } from '../options.js';
+import { AbortedError } from '../errors.js';
+import type { AdaptiveThrottleOptions, HostLimit, HostRule } from '../options.js';
+import { type Outcome, ThrottleState } from './throttle.js';
 
 export interface ResolvedHostLimit {
   concurrency: number;
@@ -6,64 +8,170 @@ export interface ResolvedHostLimit {
   jitterMs: number;
 }
 
+export interface HostLimitsOptions {
+  /** Per-host overrides, first match wins. */
+  rules?: HostRule[];
+  /** Adaptive throttling; `false` keeps the configured limits fixed. @default true */
+  adaptive?: boolean | AdaptiveThrottleOptions;
+  /** Most Retry-After or Crawl-delay honoured, in ms. @default 60_000 */
+  maxPauseMs?: number;
+  /** Hosts remembered; idle ones are forgotten beyond this. @default 10_000 */
+  maxHosts?: number;
+  /** Source of randomness in [0, 1) for jitter. @default Math.random */
+  random?: () => number;
+  /** Monotonic clock in ms. @default performance.now */
+  now?: () => number;
+}
+
 interface HostState {
-  limit: ResolvedHostLimit;
+  configured: ResolvedHostLimit;
+  throttle: ThrottleState | undefined;
+  /** Crawl-delay from robots.txt, a floor under the gap. */
+  crawlDelayMs: number;
   active: number;
   /** Earliest time the next request to this origin may start. */
   nextStartAt: number;
-  lastUsedAt: number;
 }
 
 /**
  * Per-origin admission: at most `concurrency` requests in flight and at least `delayMs` (+ jitter)
  * between two starts. Admission is a synchronous question the scheduler asks before it takes a
  * global slot, so a request never holds a global slot while it waits for its host.
+ *
+ * Times come from a monotonic clock and a wait is re-checked when its timer fires: Node timers are
+ * armed from the event loop's cached time and can fire up to a few ms "early" by a precise clock,
+ * which is how a naive limiter lets a server see gaps shorter than configured.
  */
 export class HostLimits {
   private readonly hosts = new Map<string, HostState>();
+  private readonly rules: HostRule[];
+  private readonly adaptive: AdaptiveThrottleOptions | undefined;
   private readonly random: () => number;
+  private readonly clock: () => number;
+  private readonly maxPauseMs: number;
+  private readonly maxHosts: number;
 
   constructor(
     private readonly defaults: ResolvedHostLimit,
-    private readonly rules: HostRule[] = [],
-    private readonly maxIdleHosts = 10_000,
-    random: () => number = Math.random,
+    options: HostLimitsOptions | HostRule[] = {},
   ) {
-    this.random = random;
+    const o = Array.isArray(options) ? { rules: options } : options;
+    this.rules = o.rules ?? [];
+    this.adaptive = o.adaptive === false ? undefined : o.adaptive === true ? {} : (o.adaptive ?? {});
+    this.random = o.random ?? Math.random;
+    this.clock = o.now ?? (() => performance.now());
+    this.maxPauseMs = o.maxPauseMs ?? 60_000;
+    this.maxHosts = o.maxHosts ?? 10_000;
   }
 
-  /** 0 when a request to `origin` may start now, else the ms to wait. */
-  waitMs(origin: string, now = Date.now()): number {
+  /**
+   * 0 when a request to `origin` may start now, else the ms to wait (Infinity = until one ends).
+   * The caller's wall-clock `now` is not used: gaps are kept on the monotonic clock.
+   */
+  waitMs(origin: string, _now?: number): number {
     const state = this.state(origin);
-    if (state.active >= state.limit.concurrency) return Number.POSITIVE_INFINITY;
-    return Math.max(0, state.nextStartAt - now);
+    if (state.active >= this.concurrencyOf(state)) return Number.POSITIVE_INFINITY;
+    const wait = state.nextStartAt - this.clock();
+    return wait > 0 ? Math.ceil(wait) : 0;
   }
 
   /** Records a request start; call only after `waitMs` returned 0. */
-  acquire(origin: string, now = Date.now()): void {
+  acquire(origin: string, _now?: number): void {
     const state = this.state(origin);
     state.active++;
-    state.lastUsedAt = now;
-    const jitter = state.limit.jitterMs > 0 ? this.random() * state.limit.jitterMs : 0;
-    state.nextStartAt = now + state.limit.delayMs + jitter;
+    this.markStart(state);
   }
 
-  release(origin: string, now = Date.now()): void {
+  release(origin: string, _now?: number): void {
     const state = this.hosts.get(origin);
     if (!state) return;
     state.active = Math.max(0, state.active - 1);
-    state.lastUsedAt = now;
-    if (this.hosts.size > this.maxIdleHosts) this.forgetIdle(now);
+    if (this.hosts.size > this.maxHosts) this.forgetIdle();
   }
 
+  /**
+   * Waits for the origin's gap and records a start, for a second request made inside an admitted
+   * one (robots.txt before the page, a same-origin redirect hop). Holds no extra concurrency.
+   */
+  async turn(origin: string, signal?: AbortSignal): Promise<void> {
+    const state = this.state(origin);
+    await this.until(() => Math.max(0, state.nextStartAt - this.clock()), signal);
+    this.markStart(state);
+  }
+
+  /** Waits for both a concurrency slot and the gap (a redirect hop to another origin); returns the release. */
+  async enter(origin: string, signal?: AbortSignal): Promise<() => void> {
+    await this.until(() => this.waitMs(origin), signal);
+    this.acquire(origin);
+    return () => this.release(origin);
+  }
+
+  /**
+   * Feeds one answer to the adaptive throttle: 429/503, timeouts and rising latency slow the host
+   * down, healthy answers bring it back. A Retry-After pauses the whole origin (capped).
+   */
+  observe(origin: string, outcome: Outcome, latencyMs: number, retryAfterMs?: number): void {
+    const state = this.state(origin);
+    const now = this.clock();
+    if (retryAfterMs !== undefined && retryAfterMs > 0)
+      state.nextStartAt = Math.max(state.nextStartAt, now + Math.min(retryAfterMs, this.maxPauseMs));
+    state.throttle?.observe(outcome, latencyMs, now);
+  }
+
+  /** robots.txt Crawl-delay: widens this origin's gap to at least `ms` (capped). */
+  setCrawlDelay(origin: string, ms: number): void {
+    this.state(origin).crawlDelayMs = Math.min(Math.max(0, ms), this.maxPauseMs);
+  }
+
+  /** The limits in force for an origin right now, after throttling and Crawl-delay. */
   limitFor(origin: string): ResolvedHostLimit {
-    return this.state(origin).limit;
+    const state = this.state(origin);
+    return {
+      concurrency: this.concurrencyOf(state),
+      delayMs: this.gapOf(state),
+      jitterMs: state.configured.jitterMs,
+    };
+  }
+
+  /** The limits configured for an origin (defaults merged with the first matching rule). */
+  configuredFor(origin: string): ResolvedHostLimit {
+    return { ...this.state(origin).configured };
+  }
+
+  private concurrencyOf(state: HostState): number {
+    return state.throttle?.concurrency ?? state.configured.concurrency;
+  }
+
+  private gapOf(state: HostState): number {
+    return Math.max(state.throttle?.gapMs ?? state.configured.delayMs, state.crawlDelayMs);
+  }
+
+  private markStart(state: HostState): void {
+    const jitter = state.configured.jitterMs > 0 ? this.random() * state.configured.jitterMs : 0;
+    state.nextStartAt = this.clock() + this.gapOf(state) + jitter;
+  }
+
+  private async until(waitMs: () => number, signal?: AbortSignal): Promise<void> {
+    for (let wait = waitMs(); wait > 0; wait = waitMs()) {
+      if (signal?.aborted) throw new AbortedError();
+      // Infinity means "until a request ends"; poll, since nothing here is told when that is.
+      await sleep(Number.isFinite(wait) ? Math.ceil(wait) : 25, signal);
+    }
   }
 
   private state(origin: string): HostState {
     let state = this.hosts.get(origin);
     if (!state) {
-      state = { limit: this.resolve(origin), active: 0, nextStartAt: 0, lastUsedAt: Date.now() };
+      const configured = this.resolve(origin);
+      state = {
+        configured,
+        throttle: this.adaptive
+          ? new ThrottleState(configured.concurrency, configured.delayMs, this.adaptive)
+          : undefined,
+        crawlDelayMs: 0,
+        active: 0,
+        nextStartAt: Number.NEGATIVE_INFINITY,
+      };
       this.hosts.set(origin, state);
     }
     return state;
@@ -77,13 +185,30 @@ export class HostLimits {
     return { ...this.defaults };
   }
 
-  /** Hosts with nothing in flight whose gap has passed carry no state worth keeping. */
-  private forgetIdle(now: number): void {
+  /** Hosts with nothing in flight, whose gap has passed and that are not throttled, carry nothing worth keeping. */
+  private forgetIdle(): void {
+    const now = this.clock();
     for (const [origin, state] of this.hosts) {
-      if (state.active === 0 && state.nextStartAt <= now) this.hosts.delete(origin);
-      if (this.hosts.size <= this.maxIdleHosts / 2) break;
+      if (state.active === 0 && state.nextStartAt <= now && !state.throttle?.throttled && !state.crawlDelayMs)
+        this.hosts.delete(origin);
+      if (this.hosts.size <= this.maxHosts / 2) break;
     }
   }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }
+    function onAbort() {
+      clearTimeout(timer);
+      reject(new AbortedError());
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 function definedOnly(rule: HostRule): Partial<HostLimit> {

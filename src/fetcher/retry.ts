@@ -1,10 +1,12 @@
-import { HttpStatusError, TrawlError } from '../errors.js';
+import { HttpStatusError, RobotsUnavailableError, TrawlError } from '../errors.js';
 
 export interface RetryDelayOptions {
   /** First backoff step. @default 500 */
   baseMs?: number;
-  /** Largest backoff step, and the most a Retry-After is honoured for. @default 30_000 */
+  /** Largest backoff step. @default 30_000 */
   maxMs?: number;
+  /** Most a server's Retry-After (or a robots.txt outage) is waited for. @default 60_000 */
+  maxRetryAfterMs?: number;
   /** Source of randomness in [0, 1), injectable for tests. @default Math.random */
   random?: () => number;
   /** Clock for HTTP-date Retry-After values. @default Date.now */
@@ -19,17 +21,19 @@ export function isRetryable(error: unknown): boolean {
 
 /**
  * Delay before retry number `attempt` (1 = the first retry): exponential backoff with full jitter,
- * unless the server said when to come back with Retry-After (seconds or an HTTP date), which is
- * honoured up to `maxMs`.
+ * unless the server said when to come back with Retry-After (seconds or an HTTP date) or the
+ * error knows when it may succeed (robots.txt outage); those are honoured up to `maxRetryAfterMs`.
  */
 export function retryDelayMs(attempt: number, error: unknown, options: RetryDelayOptions = {}): number {
   const baseMs = options.baseMs ?? 500;
   const maxMs = options.maxMs ?? 30_000;
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
   const random = options.random ?? Math.random;
   if (error instanceof HttpStatusError && error.retryAfter !== undefined) {
     const after = parseRetryAfter(error.retryAfter, options.now?.() ?? Date.now());
-    if (after !== undefined) return Math.min(after, maxMs);
+    if (after !== undefined) return Math.min(after, maxRetryAfterMs);
   }
+  if (error instanceof RobotsUnavailableError) return Math.min(error.retryAfterMs, maxRetryAfterMs);
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.floor(random() * ceiling);
 }

@@ -8,6 +8,7 @@ import {
   HttpStatusError,
   InvalidUrlError,
   ParseTimeoutError,
+  RedirectError,
   SpiderInvalidError,
   TrawlError,
   WorkerCrashError,
@@ -238,8 +239,12 @@ class Engine {
       const added = this.frontier.add(seed);
       if (added === 'invalid') throw new InvalidUrlError(seed.url);
     }
-    this.hostLimits = new HostLimits(this.options.perHost, this.options.hosts);
-    this.fetcher = new Fetcher({
+    this.hostLimits = new HostLimits(this.options.perHost, {
+      rules: this.options.hosts,
+      adaptive: this.options.adaptiveThrottle,
+      maxPauseMs: this.options.backoff.maxRetryAfterMs,
+    });
+    this.fetcher = await Fetcher.create({
       userAgent: this.options.userAgent,
       headers: this.options.headers,
       timeouts: this.options.timeouts,
@@ -249,6 +254,22 @@ class Engine {
         this.options.perHost.concurrency,
         ...this.options.hosts.map((h) => h.concurrency ?? 0),
       ),
+      // Redirect hops obey the same host filter as followed links.
+      checkRedirect: (url) => {
+        if (allowed && !allowed.has(new URL(url).hostname))
+          throw new RedirectError(`redirect to offsite ${url}`);
+      },
+      hostLimits: this.hostLimits,
+      obeyRobotsTxt: this.options.obeyRobotsTxt,
+      ...(this.options.allowPrivateNetwork !== undefined
+        ? { allowPrivateNetwork: this.options.allowPrivateNetwork }
+        : {}),
+      ...(this.options.dnsLookup ? { lookup: this.options.dnsLookup } : {}),
+      ...(this.options.proxy ? { proxy: this.options.proxy } : {}),
+      cookies: this.options.cookies,
+      ...(this.options.httpCache ? { httpCache: this.options.httpCache } : {}),
+      maxRetryAfterMs: this.options.backoff.maxRetryAfterMs,
+      startUrls: seeds.map((s) => s.url),
     });
     // Inline spider objects have no module path a worker could import, so they parse here.
     const workers = this.spiderPath ? this.options.workers : 0;
@@ -444,7 +465,7 @@ class Engine {
   private fetchFailed(request: CrawlRequest, error: unknown): void {
     if (this.controller.signal.aborted) return;
     if (isRetryable(error) && request.attempts <= this.options.retries && !this.stopReason) {
-      const delayMs = retryDelayMs(request.attempts, error);
+      const delayMs = retryDelayMs(request.attempts, error, this.options.backoff);
       request.notBefore = Date.now() + delayMs;
       this.stats.retries++;
       this.events.emit('retry', { request, error: errorRecord(error), delayMs });
