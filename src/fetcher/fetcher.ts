@@ -107,12 +107,13 @@ export class Fetcher {
       bodyTimeout: options.timeouts.bodyIdleMs,
       keepAliveTimeout: 10_000,
     };
-    this.dispatcher = options.proxy
+    const base = options.proxy
       ? new ProxyAgent({ uri: options.proxy, ...common })
       : new Agent({
           ...common,
           connect: { timeout: options.timeouts.connectMs, lookup: this.guard.lookup },
         } as Agent.Options);
+    this.dispatcher = base.compose(reportSent);
     this.robots = new RobotsCache({
       userAgent: options.userAgent,
       load: (origin) => this.loadRobots(origin),
@@ -121,21 +122,29 @@ export class Fetcher {
   }
 
   async fetch(request: CrawlRequest, signal?: AbortSignal): Promise<FetchedResponse> {
-    const cached = await this.options.cache?.get(request);
-    if (cached) return cached;
+    // The start the pipeline admitted for this origin; the first request on the wire uses it.
+    const admission: Admission = { origin: new URL(request.url).origin, pending: true };
     const started = performance.now();
     let total: AbortSignal | undefined;
     try {
-      const waited = await this.checkRobots(request.url, signal);
-      if (waited) await this.options.hostLimits?.turn(new URL(request.url).origin, signal);
+      const cached = await this.options.cache?.get(request);
+      if (cached) return cached;
+      if (this.options.obeyRobotsTxt !== false && !this.robots.peek(admission.origin)) {
+        // robots.txt goes first and takes its own turn; the page takes the next one.
+        this.settle(admission);
+        await abortable(this.robots.get(admission.origin), signal);
+      }
+      this.checkRobots(request.url);
       total = AbortSignal.timeout(this.options.timeouts.totalMs);
       const combined = signal ? AbortSignal.any([signal, total]) : total;
-      const answer = await this.follow(request, combined);
+      const answer = await this.follow(request, admission, combined);
       const response = await this.complete(request, answer, combined, started);
       await this.options.cache?.set(request, response);
       return response;
     } catch (error) {
       throw this.classify(error, total, signal);
+    } finally {
+      this.settle(admission);
     }
   }
 
@@ -152,22 +161,16 @@ export class Fetcher {
   /** Follows redirects hop by hop; returns the first answer that is not a redirect. */
   private async follow(
     request: CrawlRequest,
+    admission: Admission,
     signal: AbortSignal,
   ): Promise<Answer & { redirects: string[] }> {
     const visited: string[] = [request.url];
-    const admitted = new URL(request.url).origin;
     let method = request.method;
     let body = request.body;
     for (;;) {
       const url = visited[visited.length - 1]!;
-      const answer = await this.hop(
-        url,
-        method,
-        request.headers,
-        body,
-        visited.length > 1 ? admitted : undefined,
-        signal,
-      );
+      if (visited.length > 1) await this.checkRobotsAsync(url, signal);
+      const answer = await this.hop(url, method, request.headers, body, admission, signal);
       if (!isRedirect(answer.status, answer.headers.location))
         return { ...answer, redirects: visited.slice(0, -1) };
       discard(answer.body);
@@ -185,44 +188,31 @@ export class Fetcher {
     }
   }
 
-  /** One request on the wire, with the checks a hop needs first. */
+  /** One request on the wire: network guard, a turn in the host limits, cookies, then the request. */
   private async hop(
     url: string,
     method: HttpMethod,
     headers: Record<string, string> | undefined,
     body: string | undefined,
-    /** For a redirect hop, the origin whose slot this request holds. */
-    admitted: string | undefined,
+    admission: Admission,
     signal: AbortSignal,
   ): Promise<Answer> {
     const target = new URL(url);
     if (this.options.proxy) await this.guard.checkResolved(target);
     else this.guard.checkUrl(target);
-    let release: (() => void) | undefined;
-    if (admitted) {
-      await this.checkRobots(url, signal);
-      release = await this.takeTurn(admitted, target.origin, signal);
-    }
+    const release = await this.takeTurn(target.origin, admission, signal);
     try {
       const cookie = await this.cookies?.header(url);
       const started = performance.now();
       let response: Dispatcher.ResponseData;
       try {
-        response = await this.dispatcher.request({
-          origin: target.origin,
-          path: `${target.pathname}${target.search}`,
+        response = await this.send(
+          target,
           method,
-          headers: {
-            'user-agent': this.options.userAgent,
-            accept: ACCEPT,
-            'accept-encoding': 'gzip, deflate, br',
-            ...(cookie ? { cookie } : {}),
-            ...this.options.headers,
-            ...headers,
-          },
-          body: body ?? null,
+          { ...(cookie ? { cookie } : {}), ...this.options.headers, ...headers },
+          body,
           signal,
-        });
+        );
       } catch (error) {
         const timedOut =
           error instanceof undiciErrors.HeadersTimeoutError ||
@@ -241,21 +231,69 @@ export class Fetcher {
   }
 
   /**
-   * A hop is a new request start as the server sees it: to the admitted origin it waits for the
-   * gap; to another origin it waits for a slot there too (held only for that hop).
+   * Sends one request and tells the host limits the moment it is written to the socket (after
+   * connect and TLS), or that it never was.
+   */
+  private async send(
+    target: URL,
+    method: HttpMethod,
+    headers: Record<string, string>,
+    body: string | undefined,
+    signal: AbortSignal,
+  ): Promise<Dispatcher.ResponseData> {
+    const limits = this.options.hostLimits;
+    let sent = false;
+    try {
+      return await this.dispatcher.request({
+        origin: target.origin,
+        path: `${target.pathname}${target.search}`,
+        method,
+        headers: {
+          'user-agent': this.options.userAgent,
+          accept: ACCEPT,
+          'accept-encoding': 'gzip, deflate, br',
+          ...headers,
+        },
+        body: body ?? null,
+        signal,
+        [ON_SENT]: () => {
+          sent = true;
+          limits?.sent(target.origin);
+        },
+      } as Dispatcher.RequestOptions);
+    } finally {
+      if (!sent) limits?.unsent(target.origin);
+    }
+  }
+
+  /**
+   * Every request is a start as the server sees it. The first one to the admitted origin uses the
+   * pipeline's admission; later ones to it (a hop back) wait for the gap; one to another origin
+   * waits for a slot there too, held only for that hop.
    */
   private async takeTurn(
-    admitted: string,
     origin: string,
+    admission: Admission,
     signal: AbortSignal,
   ): Promise<(() => void) | undefined> {
     const limits = this.options.hostLimits;
+    if (origin === admission.origin && admission.pending) {
+      admission.pending = false;
+      return undefined;
+    }
     if (!limits) return undefined;
-    if (origin === admitted) {
+    if (origin === admission.origin) {
       await limits.turn(origin, signal);
       return undefined;
     }
     return limits.enter(origin, signal);
+  }
+
+  /** Gives back an admitted start that was not used. */
+  private settle(admission: Admission): void {
+    if (!admission.pending) return;
+    admission.pending = false;
+    this.options.hostLimits?.unsent(admission.origin);
   }
 
   /** Status, content type, capped body, charset. */
@@ -294,16 +332,12 @@ export class Fetcher {
     };
   }
 
-  /**
-   * Throws when robots.txt forbids the URL or is unavailable. Returns true when this call had to
-   * wait for the file, i.e. a robots.txt request just went to the origin.
-   */
-  private async checkRobots(url: string, signal?: AbortSignal): Promise<boolean> {
-    if (this.options.obeyRobotsTxt === false) return false;
+  /** Throws when the cached robots.txt verdict forbids the URL or says the file is unavailable. */
+  private checkRobots(url: string): void {
+    if (this.options.obeyRobotsTxt === false) return;
     const target = new URL(url);
-    let verdict = this.robots.peek(target.origin);
-    const waited = !verdict;
-    if (!verdict) verdict = await abortable(this.robots.get(target.origin), signal);
+    const verdict = this.robots.peek(target.origin);
+    if (!verdict) return;
     if (verdict.kind === 'unavailable') {
       const retryMs = Math.max(0, verdict.retryAtMs - Date.now());
       throw new RobotsUnavailableError(target.origin, verdict.reason, retryMs);
@@ -311,29 +345,33 @@ export class Fetcher {
     if (verdict.rules.crawlDelayMs !== undefined)
       this.options.hostLimits?.setCrawlDelay(target.origin, verdict.rules.crawlDelayMs);
     if (!verdict.rules.isAllowed(target)) throw new RobotsDisallowedError(url);
-    return waited;
   }
 
-  /** GETs `<origin>/robots.txt`, following a few redirects, through the same guard and agent. */
+  /** The same check for a redirect hop, fetching that origin's robots.txt first if needed. */
+  private async checkRobotsAsync(url: string, signal: AbortSignal): Promise<void> {
+    if (this.options.obeyRobotsTxt === false) return;
+    await abortable(this.robots.get(new URL(url).origin), signal);
+    this.checkRobots(url);
+  }
+
+  /** GETs `<origin>/robots.txt`, following a few redirects, through the same guard, agent and host limits. */
   private async loadRobots(origin: string): Promise<RobotsFetchResult> {
     const signal = AbortSignal.timeout(this.options.timeouts.totalMs);
     const visited = [`${origin}/robots.txt`];
     try {
       for (;;) {
-        const url = visited[visited.length - 1]!;
-        const target = new URL(url);
+        const target = new URL(visited[visited.length - 1]!);
         this.guard.checkUrl(target);
-        const response = await this.dispatcher.request({
-          origin: target.origin,
-          path: `${target.pathname}${target.search}`,
-          method: 'GET',
-          headers: {
-            'user-agent': this.options.userAgent,
-            accept: 'text/plain,*/*;q=0.5',
-            'accept-encoding': 'gzip, deflate, br',
-          },
+        await this.options.hostLimits?.turn(target.origin, signal);
+        const started = performance.now();
+        const response = await this.send(
+          target,
+          'GET',
+          { accept: 'text/plain,*/*;q=0.5' },
+          undefined,
           signal,
-        });
+        );
+        this.observe(target.origin, response.statusCode, started);
         const headers = flattenHeaders(response.headers);
         if (isRedirect(response.statusCode, headers.location)) {
           discard(response.body);
@@ -350,8 +388,7 @@ export class Fetcher {
         return { status: response.statusCode, body: Buffer.from(body).toString('utf8') };
       }
     } catch (error) {
-      // A redirect loop or a body over the cap still leaves an unusable file: RFC 9309 says
-      // unreachable, i.e. disallow for now.
+      // Unreachable, a redirect loop or a file over the cap: RFC 9309 says treat as unavailable.
       return { error };
     }
   }
@@ -386,6 +423,47 @@ export class Fetcher {
     const code = (error as { code?: string }).code;
     const message = error instanceof Error ? error.message : String(error);
     return new NetworkError(code ? `${code}: ${message}` : message, { cause: error });
+  }
+}
+
+interface Admission {
+  origin: string;
+  /** True until the admitted start is used by a request on the wire or given back. */
+  pending: boolean;
+}
+
+/** Request option key of the callback run when undici writes the request to the socket. */
+const ON_SENT = Symbol('trawl.onSent');
+
+/** Interceptor that calls a request's ON_SENT callback from `onRequestStart`, i.e. right before the write. */
+const reportSent: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
+  const onSent = (opts as { [ON_SENT]?: () => void })[ON_SENT];
+  return dispatch(opts, onSent ? new SentHandler(handler, onSent) : handler);
+};
+
+class SentHandler implements Dispatcher.DispatchHandler {
+  constructor(
+    private readonly inner: Dispatcher.DispatchHandler,
+    private readonly onSent: () => void,
+  ) {}
+  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
+    this.onSent();
+    this.inner.onRequestStart?.(controller, context);
+  }
+  onRequestUpgrade(...args: Parameters<NonNullable<Dispatcher.DispatchHandler['onRequestUpgrade']>>): void {
+    this.inner.onRequestUpgrade?.(...args);
+  }
+  onResponseStart(...args: Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseStart']>>): void {
+    this.inner.onResponseStart?.(...args);
+  }
+  onResponseData(...args: Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseData']>>): void {
+    this.inner.onResponseData?.(...args);
+  }
+  onResponseEnd(...args: Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseEnd']>>): void {
+    this.inner.onResponseEnd?.(...args);
+  }
+  onResponseError(...args: Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseError']>>): void {
+    this.inner.onResponseError?.(...args);
   }
 }
 

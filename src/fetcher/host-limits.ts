@@ -29,18 +29,25 @@ interface HostState {
   /** Crawl-delay from robots.txt, a floor under the gap. */
   crawlDelayMs: number;
   active: number;
+  /** Starts admitted but not yet on the wire; while any is, no other start is admitted (gap > 0). */
+  pending: number;
   /** Earliest time the next request to this origin may start. */
   nextStartAt: number;
 }
+
+/** How often admission is re-asked while a start is on its way to the wire. */
+const PENDING_POLL_MS = 5;
 
 /**
  * Per-origin admission: at most `concurrency` requests in flight and at least `delayMs` (+ jitter)
  * between two starts. Admission is a synchronous question the scheduler asks before it takes a
  * global slot, so a request never holds a global slot while it waits for its host.
  *
- * Times come from a monotonic clock and a wait is re-checked when its timer fires: Node timers are
- * armed from the event loop's cached time and can fire up to a few ms "early" by a precise clock,
- * which is how a naive limiter lets a server see gaps shorter than configured.
+ * Exact as the server sees it: the gap is measured from the moment a request is written to the
+ * socket (`sent`), not from when it was admitted, so a slow connect or TLS handshake of one request
+ * cannot bring the next one closer than the gap; and while an admitted start is still on its way
+ * to the wire, the next one waits. Times come from a monotonic clock and a wait is re-checked when
+ * its timer fires (Node timers run off the loop's cached time and can fire early by a precise clock).
  */
 export class HostLimits {
   private readonly hosts = new Map<string, HostState>();
@@ -71,14 +78,14 @@ export class HostLimits {
   waitMs(origin: string, _now?: number): number {
     const state = this.state(origin);
     if (state.active >= this.concurrencyOf(state)) return Number.POSITIVE_INFINITY;
-    const wait = state.nextStartAt - this.clock();
-    return wait > 0 ? Math.ceil(wait) : 0;
+    return this.startWait(state);
   }
 
-  /** Records a request start; call only after `waitMs` returned 0. */
+  /** Admits a request: takes a concurrency slot and a pending start. Call only after `waitMs` returned 0. */
   acquire(origin: string, _now?: number): void {
     const state = this.state(origin);
     state.active++;
+    state.pending++;
     this.markStart(state);
   }
 
@@ -86,24 +93,49 @@ export class HostLimits {
     const state = this.hosts.get(origin);
     if (!state) return;
     state.active = Math.max(0, state.active - 1);
+    // Nothing in flight means nothing can be on its way to the wire.
+    if (state.active === 0) state.pending = 0;
     if (this.hosts.size > this.maxHosts) this.forgetIdle();
   }
 
-  /**
-   * Waits for the origin's gap and records a start, for a second request made inside an admitted
-   * one (robots.txt before the page, a same-origin redirect hop). Holds no extra concurrency.
-   */
-  async turn(origin: string, signal?: AbortSignal): Promise<void> {
+  /** The pending start went out on the wire now: the gap runs from here. */
+  sent(origin: string): void {
     const state = this.state(origin);
-    await this.until(() => Math.max(0, state.nextStartAt - this.clock()), signal);
+    state.pending = Math.max(0, state.pending - 1);
     this.markStart(state);
   }
 
-  /** Waits for both a concurrency slot and the gap (a redirect hop to another origin); returns the release. */
+  /** The pending start will not reach the wire (cache hit, refused, connect failed). */
+  unsent(origin: string): void {
+    const state = this.state(origin);
+    state.pending = Math.max(0, state.pending - 1);
+  }
+
+  /**
+   * Waits for the origin's gap and takes a pending start, for another request made inside an
+   * admitted one (robots.txt, a same-origin redirect hop). Holds no extra concurrency. Follow with
+   * `sent` or `unsent`.
+   */
+  async turn(origin: string, signal?: AbortSignal): Promise<void> {
+    const state = this.state(origin);
+    await this.until(() => this.startWait(state), signal);
+    state.pending++;
+    this.markStart(state);
+  }
+
+  /** Waits for a concurrency slot and the gap (a redirect hop to another origin); returns the release. */
   async enter(origin: string, signal?: AbortSignal): Promise<() => void> {
     await this.until(() => this.waitMs(origin), signal);
     this.acquire(origin);
     return () => this.release(origin);
+  }
+
+  private startWait(state: HostState): number {
+    const wait = state.nextStartAt - this.clock();
+    const gapWait = wait > 0 ? Math.ceil(wait) : 0;
+    if (state.pending > 0 && this.gapOf(state) + state.configured.jitterMs > 0)
+      return Math.max(gapWait, PENDING_POLL_MS);
+    return gapWait;
   }
 
   /**
@@ -170,6 +202,7 @@ export class HostLimits {
           : undefined,
         crawlDelayMs: 0,
         active: 0,
+        pending: 0,
         nextStartAt: Number.NEGATIVE_INFINITY,
       };
       this.hosts.set(origin, state);
