@@ -118,15 +118,23 @@ export class HostLimits {
    */
   async turn(origin: string, signal?: AbortSignal): Promise<void> {
     const state = this.state(origin);
-    await this.until(() => this.startWait(state), signal);
-    state.pending++;
-    this.markStart(state);
+    await this.until(
+      () => this.startWait(state),
+      () => {
+        state.pending++;
+        this.markStart(state);
+      },
+      signal,
+    );
   }
 
   /** Waits for a concurrency slot and the gap (a redirect hop to another origin); returns the release. */
   async enter(origin: string, signal?: AbortSignal): Promise<() => void> {
-    await this.until(() => this.waitMs(origin), signal);
-    this.acquire(origin);
+    await this.until(
+      () => this.waitMs(origin),
+      () => this.acquire(origin),
+      signal,
+    );
     return () => this.release(origin);
   }
 
@@ -183,9 +191,12 @@ export class HostLimits {
     state.nextStartAt = this.clock() + this.gapOf(state) + jitter;
   }
 
-  private async until(waitMs: () => number, signal?: AbortSignal): Promise<void> {
-    for (let wait = waitMs(); wait > 0; wait = waitMs()) {
+  /** Waits until `waitMs` says 0, then runs `take` in the same tick so no one else gets in between. */
+  private async until(waitMs: () => number, take: () => void, signal?: AbortSignal): Promise<void> {
+    for (;;) {
       if (signal?.aborted) throw new AbortedError();
+      const wait = waitMs();
+      if (wait <= 0) return take();
       // Infinity means "until a request ends"; poll, since nothing here is told when that is.
       await sleep(Number.isFinite(wait) ? Math.ceil(wait) : 25, signal);
     }
