@@ -18,6 +18,7 @@ export async function readBody(
   contentEncoding: string | undefined,
   maxBytes: number,
   signal?: AbortSignal,
+  contentLength?: number,
 ): Promise<BodyResult> {
   let wireBytes = 0;
   let decodedBytes = 0;
@@ -40,6 +41,29 @@ export async function readBody(
 
   const decoders = decodersFor(contentEncoding);
   try {
+    if (decoders.length === 0) {
+      // Identity bodies, the common case, skip the stream pipeline and its per-stage cost.
+      signal?.throwIfAborted();
+      if (contentLength !== undefined) {
+        // A declared length over the cap is refused before a byte is read; one under it bounds
+        // the read (the HTTP parser rejects a body longer than it said), so it is read whole.
+        if (contentLength > maxBytes) {
+          source.destroy();
+          throw new BodyTooLargeError(maxBytes, 'wire');
+        }
+        const whole = (source as { arrayBuffer?: () => Promise<ArrayBuffer> }).arrayBuffer;
+        if (whole) {
+          const bytes = new Uint8Array(await whole.call(source));
+          return { body: bytes, wireBytes: bytes.byteLength };
+        }
+      }
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        wireBytes += chunk.length;
+        if (wireBytes > maxBytes) throw new BodyTooLargeError(maxBytes, 'wire');
+        chunks.push(chunk);
+      }
+      return finish(chunks, wireBytes, wireBytes);
+    }
     await (pipeline as (...args: unknown[]) => Promise<void>)(
       source,
       countWire,
@@ -60,6 +84,10 @@ export async function readBody(
       });
     throw error;
   }
+  return finish(chunks, decodedBytes, wireBytes);
+}
+
+function finish(chunks: Buffer[], decodedBytes: number, wireBytes: number): BodyResult {
   const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, decodedBytes);
   return { body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength), wireBytes };
 }

@@ -45,10 +45,21 @@ export function charsetFromMeta(bytes: Uint8Array): string | undefined {
 }
 
 /** WHATWG: latin1 and ascii labels mean windows-1252; a page that claims UTF-16 in <meta> is UTF-8. */
+const WINDOWS_1252_LABELS = new Set([
+  'iso-8859-1',
+  'iso8859-1',
+  'iso_8859-1',
+  'latin1',
+  'l1',
+  'us-ascii',
+  'ascii',
+  'cp1252',
+  'x-cp1252',
+]);
+
 export function normalizeLabel(label: string): string {
   const lower = label.trim().toLowerCase();
-  if (['iso-8859-1', 'iso8859-1', 'latin1', 'l1', 'us-ascii', 'ascii', 'cp1252', 'x-cp1252'].includes(lower))
-    return 'windows-1252';
+  if (WINDOWS_1252_LABELS.has(lower)) return 'windows-1252';
   if (lower === 'utf8') return 'utf-8';
   return lower;
 }

@@ -6,6 +6,8 @@ import { CookieJar } from 'tough-cookie';
  */
 export class CookieSession {
   private readonly jar = new CookieJar(undefined, { looseMode: true });
+  /** Domains the jar has held cookies for. */
+  private readonly domains = new Set<string>();
 
   /** The Cookie header for a request to `url`, or undefined when the jar has none. */
   async header(url: string): Promise<string | undefined> {
@@ -17,7 +19,22 @@ export class CookieSession {
   async store(url: string, setCookie: string | string[] | undefined): Promise<void> {
     if (setCookie === undefined) return;
     for (const line of Array.isArray(setCookie) ? setCookie : [setCookie]) {
-      await this.jar.setCookie(line, url, { ignoreError: true });
+      const cookie = await this.jar.setCookie(line, url, { ignoreError: true });
+      if (cookie?.domain) this.domains.add(cookie.domain.toLowerCase());
+    }
+  }
+
+  /**
+   * Whether `host` or one of its parent domains has ever had a cookie stored; when not, callers
+   * skip `header` (the jar lookup costs about a quarter of the fetcher's req/s).
+   */
+  mayHaveCookies(host: string): boolean {
+    if (this.domains.size === 0) return false;
+    for (let name = host.toLowerCase(); ; ) {
+      if (this.domains.has(name)) return true;
+      const dot = name.indexOf('.');
+      if (dot < 0) return false;
+      name = name.slice(dot + 1);
     }
   }
 }

@@ -17,6 +17,7 @@ import { readBody } from './body.js';
 import { HttpCache } from './cache.js';
 import { detectEncoding } from './charset.js';
 import { CookieSession } from './cookies.js';
+import { type Abortable, type Attempt, DeadlineWatch } from './deadline.js';
 import type { HostLimits } from './host-limits.js';
 import { isRedirect, nextHop } from './redirects.js';
 import { parseRetryAfter } from './retry.js';
@@ -85,6 +86,7 @@ export class Fetcher {
   private readonly guard: AddressGuard;
   private readonly robots: RobotsCache;
   private readonly cookies: CookieSession | undefined;
+  private readonly deadlines = new DeadlineWatch();
 
   /** Builds a fetcher, deciding the private-network default from the start URLs and opening the cache. */
   static async create(options: CreateFetcherOptions): Promise<Fetcher> {
@@ -125,9 +127,10 @@ export class Fetcher {
     // The start the pipeline admitted for this origin; the first request on the wire uses it.
     const admission: Admission = { origin: new URL(request.url).origin, pending: true };
     const started = performance.now();
-    let total: AbortSignal | undefined;
+    let attempt: Attempt | undefined;
     try {
-      const cached = await this.options.cache?.get(request);
+      // Awaits are skipped on the hot path where nothing would be waited for: each costs req/s.
+      const cached = this.options.cache ? await this.options.cache.get(request) : undefined;
       if (cached) return cached;
       if (this.options.obeyRobotsTxt !== false && !this.robots.peek(admission.origin)) {
         // robots.txt goes first and takes its own turn; the page takes the next one.
@@ -135,15 +138,15 @@ export class Fetcher {
         await abortable(this.robots.get(admission.origin), signal);
       }
       this.checkRobots(request.url);
-      total = AbortSignal.timeout(this.options.timeouts.totalMs);
-      const combined = signal ? AbortSignal.any([signal, total]) : total;
-      const answer = await this.follow(request, admission, combined);
-      const response = await this.complete(request, answer, combined, started);
-      await this.options.cache?.set(request, response);
+      attempt = this.deadlines.start(this.options.timeouts.totalMs, signal);
+      const answer = await this.follow(request, admission, attempt);
+      const response = await this.complete(request, answer, started);
+      if (this.options.cache) await this.options.cache.set(request, response);
       return response;
     } catch (error) {
-      throw this.classify(error, total, signal);
+      throw this.classify(error, attempt?.expired ?? false, signal);
     } finally {
+      if (attempt) this.deadlines.end(attempt);
       this.settle(admission);
     }
   }
@@ -162,15 +165,15 @@ export class Fetcher {
   private async follow(
     request: CrawlRequest,
     admission: Admission,
-    signal: AbortSignal,
+    attempt: Attempt,
   ): Promise<Answer & { redirects: string[] }> {
     const visited: string[] = [request.url];
     let method = request.method;
     let body = request.body;
     for (;;) {
       const url = visited[visited.length - 1]!;
-      if (visited.length > 1) await this.checkRobotsAsync(url, signal);
-      const answer = await this.hop(url, method, request.headers, body, admission, signal);
+      if (visited.length > 1) await this.checkRobotsAsync(url, attempt.signal);
+      const answer = await this.hop(url, method, request.headers, body, admission, attempt);
       if (!isRedirect(answer.status, answer.headers.location))
         return { ...answer, redirects: visited.slice(0, -1) };
       discard(answer.body);
@@ -195,14 +198,18 @@ export class Fetcher {
     headers: Record<string, string> | undefined,
     body: string | undefined,
     admission: Admission,
-    signal: AbortSignal,
+    attempt: Attempt,
   ): Promise<Answer> {
     const target = new URL(url);
     if (this.options.proxy) await this.guard.checkResolved(target);
     else this.guard.checkUrl(target);
-    const release = await this.takeTurn(target.origin, admission, signal);
+    const release = this.usesAdmission(target.origin, admission)
+      ? undefined
+      : await this.takeTurn(target.origin, admission, attempt.signal);
     try {
-      const cookie = await this.cookies?.header(url);
+      const cookie = this.cookies?.mayHaveCookies(target.hostname)
+        ? await this.cookies.header(url)
+        : undefined;
       const started = performance.now();
       let response: Dispatcher.ResponseData;
       try {
@@ -211,7 +218,7 @@ export class Fetcher {
           method,
           { ...(cookie ? { cookie } : {}), ...this.options.headers, ...headers },
           body,
-          signal,
+          attempt,
         );
       } catch (error) {
         const timedOut =
@@ -223,7 +230,8 @@ export class Fetcher {
       const flat = flattenHeaders(response.headers);
       const retryAfter = flat['retry-after'] ? parseRetryAfter(flat['retry-after'], Date.now()) : undefined;
       this.observe(target.origin, response.statusCode, started, retryAfter);
-      await this.cookies?.store(url, response.headers['set-cookie']);
+      const setCookie = response.headers['set-cookie'];
+      if (setCookie !== undefined && this.cookies) await this.cookies.store(url, setCookie);
       return { url, status: response.statusCode, headers: flat, body: response.body };
     } finally {
       release?.();
@@ -239,10 +247,11 @@ export class Fetcher {
     method: HttpMethod,
     headers: Record<string, string>,
     body: string | undefined,
-    signal: AbortSignal,
+    attempt: Attempt,
   ): Promise<Dispatcher.ResponseData> {
     const limits = this.options.hostLimits;
     let sent = false;
+    attempt.throwIfCancelled();
     try {
       return await this.dispatcher.request({
         origin: target.origin,
@@ -255,10 +264,10 @@ export class Fetcher {
           ...headers,
         },
         body: body ?? null,
-        signal,
-        [ON_SENT]: () => {
+        [ON_SENT]: (controller: Abortable) => {
           sent = true;
           limits?.sent(target.origin);
+          attempt.attach(controller);
         },
       } as Dispatcher.RequestOptions);
     } finally {
@@ -274,19 +283,22 @@ export class Fetcher {
   private async takeTurn(
     origin: string,
     admission: Admission,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
   ): Promise<(() => void) | undefined> {
     const limits = this.options.hostLimits;
-    if (origin === admission.origin && admission.pending) {
-      admission.pending = false;
-      return undefined;
-    }
     if (!limits) return undefined;
     if (origin === admission.origin) {
       await limits.turn(origin, signal);
       return undefined;
     }
     return limits.enter(origin, signal);
+  }
+
+  /** True (and the admission used up) when this request is the admitted start itself. */
+  private usesAdmission(origin: string, admission: Admission): boolean {
+    if (origin !== admission.origin || !admission.pending) return false;
+    admission.pending = false;
+    return true;
   }
 
   /** Gives back an admitted start that was not used. */
@@ -300,7 +312,6 @@ export class Fetcher {
   private async complete(
     request: CrawlRequest,
     answer: Answer & { redirects: string[] },
-    signal: AbortSignal,
     started: number,
   ): Promise<FetchedResponse> {
     const { url, status, headers } = answer;
@@ -317,7 +328,8 @@ export class Fetcher {
       answer.body,
       headers['content-encoding'],
       this.options.maxBodyBytes,
-      signal,
+      undefined,
+      contentLengthOf(headers),
     );
     return {
       url,
@@ -348,7 +360,7 @@ export class Fetcher {
   }
 
   /** The same check for a redirect hop, fetching that origin's robots.txt first if needed. */
-  private async checkRobotsAsync(url: string, signal: AbortSignal): Promise<void> {
+  private async checkRobotsAsync(url: string, signal: AbortSignal | undefined): Promise<void> {
     if (this.options.obeyRobotsTxt === false) return;
     await abortable(this.robots.get(new URL(url).origin), signal);
     this.checkRobots(url);
@@ -356,20 +368,20 @@ export class Fetcher {
 
   /** GETs `<origin>/robots.txt`, following a few redirects, through the same guard, agent and host limits. */
   private async loadRobots(origin: string): Promise<RobotsFetchResult> {
-    const signal = AbortSignal.timeout(this.options.timeouts.totalMs);
+    const attempt = this.deadlines.start(this.options.timeouts.totalMs);
     const visited = [`${origin}/robots.txt`];
     try {
       for (;;) {
         const target = new URL(visited[visited.length - 1]!);
         this.guard.checkUrl(target);
-        await this.options.hostLimits?.turn(target.origin, signal);
+        await this.options.hostLimits?.turn(target.origin);
         const started = performance.now();
         const response = await this.send(
           target,
           'GET',
           { accept: 'text/plain,*/*;q=0.5' },
           undefined,
-          signal,
+          attempt,
         );
         this.observe(target.origin, response.statusCode, started);
         const headers = flattenHeaders(response.headers);
@@ -384,12 +396,14 @@ export class Fetcher {
           discard(response.body);
           return { status: response.statusCode, body: '' };
         }
-        const { body } = await readBody(response.body, headers['content-encoding'], ROBOTS_MAX_BYTES, signal);
+        const { body } = await readBody(response.body, headers['content-encoding'], ROBOTS_MAX_BYTES);
         return { status: response.statusCode, body: Buffer.from(body).toString('utf8') };
       }
     } catch (error) {
       // Unreachable, a redirect loop or a file over the cap: RFC 9309 says treat as unavailable.
       return { error };
+    } finally {
+      this.deadlines.end(attempt);
     }
   }
 
@@ -404,16 +418,12 @@ export class Fetcher {
     this.options.hostLimits?.observe(origin, outcome, performance.now() - startedMs, capped);
   }
 
-  private classify(
-    error: unknown,
-    total: AbortSignal | undefined,
-    signal: AbortSignal | undefined,
-  ): TrawlError {
+  private classify(error: unknown, expired: boolean, signal: AbortSignal | undefined): TrawlError {
     const blocked = findCause(error, BlockedAddressError);
     if (blocked) return blocked;
     if (error instanceof TrawlError) return error;
     if (signal?.aborted) return new AbortedError();
-    if (total?.aborted) return new TimeoutError('total', this.options.timeouts.totalMs, { cause: error });
+    if (expired) return new TimeoutError('total', this.options.timeouts.totalMs, { cause: error });
     if (error instanceof undiciErrors.ConnectTimeoutError)
       return new TimeoutError('connect', this.options.timeouts.connectMs, { cause: error });
     if (error instanceof undiciErrors.HeadersTimeoutError)
@@ -435,19 +445,22 @@ interface Admission {
 /** Request option key of the callback run when undici writes the request to the socket. */
 const ON_SENT = Symbol('trawl.onSent');
 
-/** Interceptor that calls a request's ON_SENT callback from `onRequestStart`, i.e. right before the write. */
+/**
+ * Interceptor that calls a request's ON_SENT callback from `onRequestStart`, i.e. right before the
+ * write, with the controller that can abort it.
+ */
 const reportSent: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
-  const onSent = (opts as { [ON_SENT]?: () => void })[ON_SENT];
+  const onSent = (opts as { [ON_SENT]?: (controller: Abortable) => void })[ON_SENT];
   return dispatch(opts, onSent ? new SentHandler(handler, onSent) : handler);
 };
 
 class SentHandler implements Dispatcher.DispatchHandler {
   constructor(
     private readonly inner: Dispatcher.DispatchHandler,
-    private readonly onSent: () => void,
+    private readonly onSent: (controller: Abortable) => void,
   ) {}
   onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
-    this.onSent();
+    this.onSent(controller);
     this.inner.onRequestStart?.(controller, context);
   }
   onRequestUpgrade(...args: Parameters<NonNullable<Dispatcher.DispatchHandler['onRequestUpgrade']>>): void {
@@ -484,15 +497,20 @@ function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
   });
 }
 
+/** undici gives lower-cased names; repeated headers are joined (Set-Cookie by newlines). */
 function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
-    out[name.toLowerCase()] = Array.isArray(value)
-      ? value.join(name.toLowerCase() === 'set-cookie' ? '\n' : ', ')
-      : value;
+    out[name] = typeof value === 'string' ? value : value.join(name === 'set-cookie' ? '\n' : ', ');
   }
   return out;
+}
+
+function contentLengthOf(headers: Record<string, string>): number | undefined {
+  const value = headers['content-length'];
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
 /** Drops a body we will not read; a small one is drained so the socket can be reused. */

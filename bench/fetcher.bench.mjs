@@ -1,0 +1,114 @@
+// The trawl fetcher against a bare undici request loop, same local server, same concurrency.
+// The server runs in a child process so it does not share the client's event loop. Rounds
+// alternate (bare, trawl, bare, ...) so drift in a shared machine's load hits both alike.
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Agent } from 'undici';
+
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUND_LIMIT_MS = 60_000;
+
+if (process.argv[2] === 'server') {
+  const { createServer } = await import('node:http');
+  const body = Buffer.from(`<html><body>${'<p>item</p>'.repeat(180)}</body></html>`);
+  const server = createServer((req, res) => {
+    if (req.url === '/robots.txt') return res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': body.length });
+    res.end(body);
+  });
+  server.keepAliveTimeout = 30_000;
+  server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
+  process.on('disconnect', () => process.exit(0));
+} else {
+  const { Fetcher, HostLimits, DEFAULTS } = await import('../dist/index.js');
+  const child = fork(fileURLToPath(import.meta.url), ['server'], { stdio: 'inherit' });
+  const { port } = await new Promise((resolve) => child.once('message', resolve));
+  const origin = `http://127.0.0.1:${port}`;
+
+  /** Runs `one(i)` for i in [0, REQUESTS) with CONCURRENCY loops; returns requests per second. */
+  async function measure(one) {
+    let next = 0;
+    const deadline = performance.now() + ROUND_LIMIT_MS;
+    const t0 = performance.now();
+    const loop = async () => {
+      while (next < REQUESTS && performance.now() < deadline) await one(next++);
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, loop));
+    return (next * 1000) / (performance.now() - t0);
+  }
+
+  async function bare() {
+    const agent = new Agent({ connections: CONCURRENCY, keepAliveTimeout: 10_000 });
+    try {
+      return await measure(async (i) => {
+        const res = await agent.request({ origin, path: `/p${i}`, method: 'GET' });
+        await res.body.arrayBuffer();
+        if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
+      });
+    } finally {
+      await agent.close();
+    }
+  }
+
+  async function trawl() {
+    // Everything a crawl uses per request: host admission, robots.txt, guard, cookies, body cap,
+    // charset detection, adaptive throttle.
+    const hostLimits = new HostLimits({ concurrency: CONCURRENCY, delayMs: 0, jitterMs: 0 });
+    const fetcher = await Fetcher.create({
+      userAgent: DEFAULTS.userAgent,
+      headers: {},
+      timeouts: { ...DEFAULTS.timeouts },
+      maxBodyBytes: DEFAULTS.maxBodyBytes,
+      maxRedirects: DEFAULTS.maxRedirects,
+      connectionsPerOrigin: CONCURRENCY,
+      hostLimits,
+      startUrls: [`${origin}/`],
+    });
+    try {
+      return await measure(async (i) => {
+        const url = `${origin}/p${i}`;
+        hostLimits.acquire(origin);
+        try {
+          const res = await fetcher.fetch({
+            url,
+            method: 'GET',
+            callback: 'parse',
+            userData: {},
+            priority: 0,
+            depth: 0,
+            dontFilter: false,
+            acceptBinary: false,
+            fingerprint: url,
+            attempts: 0,
+          });
+          if (res.status !== 200) throw new Error(`status ${res.status}`);
+        } finally {
+          hostLimits.release(origin);
+        }
+      });
+    } finally {
+      await fetcher.close();
+    }
+  }
+
+  // One warm-up of each, not counted.
+  await bare();
+  await trawl();
+  const results = { bare: [], trawl: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    results.bare.push(await bare());
+    results.trawl.push(await trawl());
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const fmt = (xs) => xs.map((x) => Math.round(x)).join(', ');
+  console.log(`concurrency ${CONCURRENCY}, ${REQUESTS} requests per round, ${ROUNDS} rounds`);
+  console.log(`bare undici   req/s: ${fmt(results.bare)}  (median ${Math.round(median(results.bare))})`);
+  console.log(`trawl fetcher req/s: ${fmt(results.trawl)}  (median ${Math.round(median(results.trawl))})`);
+  const ratios = results.trawl.map((t, i) => t / results.bare[i]);
+  console.log(
+    `trawl / bare per round: ${ratios.map((r) => `${(r * 100).toFixed(1)}%`).join(', ')}  (median ${(median(ratios) * 100).toFixed(1)}%)`,
+  );
+  child.disconnect();
+}
