@@ -2,6 +2,7 @@ import { Readable, pipeline as streamPipeline } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { BodyTooLargeError, DecodeError, TrawlError } from '../errors.js';
+import type { Exchange } from './exchange.js';
 
 export interface BodyResult {
   body: Uint8Array;
@@ -18,7 +19,6 @@ export async function readBody(
   contentEncoding: string | undefined,
   maxBytes: number,
   signal?: AbortSignal,
-  contentLength?: number,
 ): Promise<BodyResult> {
   let wireBytes = 0;
   let decodedBytes = 0;
@@ -44,19 +44,6 @@ export async function readBody(
     if (decoders.length === 0) {
       // Identity bodies, the common case, skip the stream pipeline and its per-stage cost.
       signal?.throwIfAborted();
-      if (contentLength !== undefined) {
-        // A declared length over the cap is refused before a byte is read; one under it bounds
-        // the read (the HTTP parser rejects a body longer than it said), so it is read whole.
-        if (contentLength > maxBytes) {
-          source.destroy();
-          throw new BodyTooLargeError(maxBytes, 'wire');
-        }
-        const whole = (source as { arrayBuffer?: () => Promise<ArrayBuffer> }).arrayBuffer;
-        if (whole) {
-          const bytes = new Uint8Array(await whole.call(source));
-          return { body: bytes, wireBytes: bytes.byteLength };
-        }
-      }
       for await (const chunk of source as AsyncIterable<Buffer>) {
         wireBytes += chunk.length;
         if (wireBytes > maxBytes) throw new BodyTooLargeError(maxBytes, 'wire');
@@ -85,6 +72,28 @@ export async function readBody(
     throw error;
   }
   return finish(chunks, decodedBytes, wireBytes);
+}
+
+/**
+ * The body of an `Exchange`: an identity body is collected straight from the socket (refused up
+ * front when its declared length is over the cap); an encoded one is streamed through `readBody`.
+ */
+export async function readResponseBody(
+  exchange: Exchange,
+  headers: Record<string, string>,
+  maxBytes: number,
+): Promise<BodyResult> {
+  const encoding = headers['content-encoding'];
+  if (!encoding || encoding.trim().toLowerCase() === 'identity') {
+    const declared = headers['content-length'];
+    if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) > maxBytes) {
+      exchange.discard();
+      throw new BodyTooLargeError(maxBytes, 'wire');
+    }
+    const body = await exchange.collect(maxBytes);
+    return { body, wireBytes: exchange.wireBytes };
+  }
+  return readBody(exchange.stream(), encoding, maxBytes);
 }
 
 function finish(chunks: Buffer[], decodedBytes: number, wireBytes: number): BodyResult {

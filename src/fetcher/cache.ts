@@ -36,7 +36,7 @@ export class HttpCache {
       let KeyvSqlite: typeof import('@keyv/sqlite').default;
       try {
         KeyvSqlite = (await import('@keyv/sqlite')).default;
-      } catch (error) {
+      } catch {
         throw new OptionError('httpCache.uri', 'an installed @keyv/sqlite for sqlite:// URIs', uri);
       }
       return new HttpCache(new Keyv({ store: new KeyvSqlite({ uri }), namespace: 'trawl' }), ttl);

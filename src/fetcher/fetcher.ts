@@ -13,11 +13,12 @@ import {
 import type { DnsLookup, HttpCacheOptions, TimeoutOptions } from '../options.js';
 import type { CrawlRequest, FetchedResponse, HttpMethod } from '../types.js';
 import { AddressGuard, type LookupFunction, startsOnPrivateNetwork } from './address-guard.js';
-import { readBody } from './body.js';
+import { readResponseBody } from './body.js';
 import { HttpCache } from './cache.js';
 import { detectEncoding } from './charset.js';
 import { CookieSession } from './cookies.js';
-import { type Abortable, type Attempt, DeadlineWatch } from './deadline.js';
+import { type Attempt, DeadlineWatch } from './deadline.js';
+import { Exchange } from './exchange.js';
 import type { HostLimits } from './host-limits.js';
 import { isRedirect, nextHop } from './redirects.js';
 import { parseRetryAfter } from './retry.js';
@@ -72,7 +73,7 @@ interface Answer {
   url: string;
   status: number;
   headers: Record<string, string>;
-  body: Dispatcher.ResponseData['body'];
+  body: Exchange;
 }
 
 /**
@@ -115,7 +116,7 @@ export class Fetcher {
           ...common,
           connect: { timeout: options.timeouts.connectMs, lookup: this.guard.lookup },
         } as Agent.Options);
-    this.dispatcher = base.compose(reportSent);
+    this.dispatcher = base;
     this.robots = new RobotsCache({
       userAgent: options.userAgent,
       load: (origin) => this.loadRobots(origin),
@@ -176,7 +177,7 @@ export class Fetcher {
       const answer = await this.hop(url, method, request.headers, body, admission, attempt);
       if (!isRedirect(answer.status, answer.headers.location))
         return { ...answer, redirects: visited.slice(0, -1) };
-      discard(answer.body);
+      answer.body.discard();
       const next = nextHop(
         answer.status,
         answer.headers.location,
@@ -211,7 +212,7 @@ export class Fetcher {
         ? await this.cookies.header(url)
         : undefined;
       const started = performance.now();
-      let response: Dispatcher.ResponseData;
+      let response: Exchange;
       try {
         response = await this.send(
           target,
@@ -227,12 +228,12 @@ export class Fetcher {
         this.observe(target.origin, timedOut ? 'timeout' : 'error', started);
         throw error;
       }
-      const flat = flattenHeaders(response.headers);
+      const flat = response.headers;
       const retryAfter = flat['retry-after'] ? parseRetryAfter(flat['retry-after'], Date.now()) : undefined;
-      this.observe(target.origin, response.statusCode, started, retryAfter);
-      const setCookie = response.headers['set-cookie'];
-      if (setCookie !== undefined && this.cookies) await this.cookies.store(url, setCookie);
-      return { url, status: response.statusCode, headers: flat, body: response.body };
+      this.observe(target.origin, response.status, started, retryAfter);
+      const setCookie = flat['set-cookie'];
+      if (setCookie !== undefined && this.cookies) await this.cookies.store(url, setCookie.split('\n'));
+      return { url, status: response.status, headers: flat, body: response };
     } finally {
       release?.();
     }
@@ -248,28 +249,35 @@ export class Fetcher {
     headers: Record<string, string>,
     body: string | undefined,
     attempt: Attempt,
-  ): Promise<Dispatcher.ResponseData> {
+  ): Promise<Exchange> {
     const limits = this.options.hostLimits;
     let sent = false;
     attempt.throwIfCancelled();
+    const exchange = new Exchange({
+      onSent: (controller) => {
+        sent = true;
+        limits?.sent(target.origin);
+        attempt.attach(controller);
+      },
+    });
     try {
-      return await this.dispatcher.request({
-        origin: target.origin,
-        path: `${target.pathname}${target.search}`,
-        method,
-        headers: {
-          'user-agent': this.options.userAgent,
-          accept: ACCEPT,
-          'accept-encoding': 'gzip, deflate, br',
-          ...headers,
+      this.dispatcher.dispatch(
+        {
+          origin: target.origin,
+          path: `${target.pathname}${target.search}`,
+          method,
+          headers: {
+            'user-agent': this.options.userAgent,
+            accept: ACCEPT,
+            'accept-encoding': 'gzip, deflate, br',
+            ...headers,
+          },
+          body: body ?? null,
         },
-        body: body ?? null,
-        [ON_SENT]: (controller: Abortable) => {
-          sent = true;
-          limits?.sent(target.origin);
-          attempt.attach(controller);
-        },
-      } as Dispatcher.RequestOptions);
+        exchange,
+      );
+      await exchange.head;
+      return exchange;
     } finally {
       if (!sent) limits?.unsent(target.origin);
     }
@@ -316,21 +324,15 @@ export class Fetcher {
   ): Promise<FetchedResponse> {
     const { url, status, headers } = answer;
     if (status >= 400) {
-      discard(answer.body);
+      answer.body.discard();
       throw new HttpStatusError(status, url, headers['retry-after']);
     }
     const contentType = headers['content-type'];
     if (!request.acceptBinary && contentType && !TEXT_TYPES.test(contentType)) {
-      discard(answer.body);
+      answer.body.discard();
       throw new ContentTypeSkippedError(contentType.split(';')[0]!.trim());
     }
-    const { body, wireBytes } = await readBody(
-      answer.body,
-      headers['content-encoding'],
-      this.options.maxBodyBytes,
-      undefined,
-      contentLengthOf(headers),
-    );
+    const { body, wireBytes } = await readResponseBody(answer.body, headers, this.options.maxBodyBytes);
     return {
       url,
       status,
@@ -383,21 +385,19 @@ export class Fetcher {
           undefined,
           attempt,
         );
-        this.observe(target.origin, response.statusCode, started);
-        const headers = flattenHeaders(response.headers);
-        if (isRedirect(response.statusCode, headers.location)) {
-          discard(response.body);
-          visited.push(
-            nextHop(response.statusCode, headers.location, 'GET', visited, ROBOTS_MAX_REDIRECTS).url,
-          );
+        this.observe(target.origin, response.status, started);
+        const headers = response.headers;
+        if (isRedirect(response.status, headers.location)) {
+          response.discard();
+          visited.push(nextHop(response.status, headers.location, 'GET', visited, ROBOTS_MAX_REDIRECTS).url);
           continue;
         }
-        if (response.statusCode < 200 || response.statusCode >= 300) {
-          discard(response.body);
-          return { status: response.statusCode, body: '' };
+        if (response.status < 200 || response.status >= 300) {
+          response.discard();
+          return { status: response.status, body: '' };
         }
-        const { body } = await readBody(response.body, headers['content-encoding'], ROBOTS_MAX_BYTES);
-        return { status: response.statusCode, body: Buffer.from(body).toString('utf8') };
+        const { body } = await readResponseBody(response, headers, ROBOTS_MAX_BYTES);
+        return { status: response.status, body: Buffer.from(body).toString('utf8') };
       }
     } catch (error) {
       // Unreachable, a redirect loop or a file over the cap: RFC 9309 says treat as unavailable.
@@ -442,44 +442,6 @@ interface Admission {
   pending: boolean;
 }
 
-/** Request option key of the callback run when undici writes the request to the socket. */
-const ON_SENT = Symbol('trawl.onSent');
-
-/**
- * Interceptor that calls a request's ON_SENT callback from `onRequestStart`, i.e. right before the
- * write, with the controller that can abort it.
- */
-const reportSent: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
-  const onSent = (opts as { [ON_SENT]?: (controller: Abortable) => void })[ON_SENT];
-  return dispatch(opts, onSent ? new SentHandler(handler, onSent) : handler);
-};
-
-class SentHandler implements Dispatcher.DispatchHandler {
-  constructor(
-    private readonly inner: Dispatcher.DispatchHandler,
-    private readonly onSent: (controller: Abortable) => void,
-  ) {}
-  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
-    this.onSent(controller);
-    this.inner.onRequestStart?.(controller, context);
-  }
-  onRequestUpgrade(...args: Parameters<NonNullable<Dispatcher.DispatchHandler['onRequestUpgrade']>>): void {
-    this.inner.onRequestUpgrade?.(...args);
-  }
-  onResponseStart(...args: Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseStart']>>): void {
-    this.inner.onResponseStart?.(...args);
-  }
-  onResponseData(...args: Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseData']>>): void {
-    this.inner.onResponseData?.(...args);
-  }
-  onResponseEnd(...args: Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseEnd']>>): void {
-    this.inner.onResponseEnd?.(...args);
-  }
-  onResponseError(...args: Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseError']>>): void {
-    this.inner.onResponseError?.(...args);
-  }
-}
-
 function findCause<T>(error: unknown, type: new (...args: never[]) => T): T | undefined {
   for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     if (e instanceof type) return e;
@@ -495,26 +457,4 @@ function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
-}
-
-/** undici gives lower-cased names; repeated headers are joined (Set-Cookie by newlines). */
-function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined) continue;
-    out[name] = typeof value === 'string' ? value : value.join(name === 'set-cookie' ? '\n' : ', ');
-  }
-  return out;
-}
-
-function contentLengthOf(headers: Record<string, string>): number | undefined {
-  const value = headers['content-length'];
-  return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
-}
-
-/** Drops a body we will not read; a small one is drained so the socket can be reused. */
-function discard(body: Dispatcher.ResponseData['body']): void {
-  body.on('error', () => {});
-  body.dump({ limit: 64 * 1024 }).catch(() => {});
 }
