@@ -141,7 +141,23 @@ export class Fetcher {
       this.checkRobots(request.url);
       attempt = this.deadlines.start(this.options.timeouts.totalMs, signal);
       const answer = await this.follow(request, admission, attempt);
-      const response = await this.complete(request, answer, started);
+      this.accept(request, answer);
+      const { body, wireBytes } = await readResponseBody(
+        answer.body,
+        answer.headers,
+        this.options.maxBodyBytes,
+      );
+      const response: FetchedResponse = {
+        url: answer.url,
+        status: answer.status,
+        headers: answer.headers,
+        body,
+        encoding: detectEncoding(answer.headers['content-type'], body),
+        redirects: answer.redirects,
+        attempts: 1,
+        wireBytes,
+        elapsedMs: performance.now() - started,
+      };
       if (this.options.cache) await this.options.cache.set(request, response);
       return response;
     } catch (error) {
@@ -243,7 +259,7 @@ export class Fetcher {
    * Sends one request and tells the host limits the moment it is written to the socket (after
    * connect and TLS), or that it never was.
    */
-  private async send(
+  private send(
     target: URL,
     method: HttpMethod,
     headers: Record<string, string>,
@@ -251,19 +267,24 @@ export class Fetcher {
     attempt: Attempt,
   ): Promise<Exchange> {
     const limits = this.options.hostLimits;
+    const origin = target.origin;
     let sent = false;
-    attempt.throwIfCancelled();
-    const exchange = new Exchange({
-      onSent: (controller) => {
-        sent = true;
-        limits?.sent(target.origin);
-        attempt.attach(controller);
-      },
-    });
+    const unsent = (error: unknown) => {
+      if (!sent) limits?.unsent(origin);
+      throw error;
+    };
     try {
+      attempt.throwIfCancelled();
+      const exchange = new Exchange({
+        onSent: (controller) => {
+          sent = true;
+          limits?.sent(origin);
+          attempt.attach(controller);
+        },
+      });
       this.dispatcher.dispatch(
         {
-          origin: target.origin,
+          origin,
           path: `${target.pathname}${target.search}`,
           method,
           headers: {
@@ -276,10 +297,9 @@ export class Fetcher {
         },
         exchange,
       );
-      await exchange.head;
-      return exchange;
-    } finally {
-      if (!sent) limits?.unsent(target.origin);
+      return exchange.head.then(() => exchange, unsent);
+    } catch (error) {
+      return Promise.reject(error).catch(unsent);
     }
   }
 
@@ -316,12 +336,8 @@ export class Fetcher {
     this.options.hostLimits?.unsent(admission.origin);
   }
 
-  /** Status, content type, capped body, charset. */
-  private async complete(
-    request: CrawlRequest,
-    answer: Answer & { redirects: string[] },
-    started: number,
-  ): Promise<FetchedResponse> {
+  /** Refuses an error status or a skipped content type before any of the body is read. */
+  private accept(request: CrawlRequest, answer: Answer): void {
     const { url, status, headers } = answer;
     if (status >= 400) {
       answer.body.discard();
@@ -332,18 +348,6 @@ export class Fetcher {
       answer.body.discard();
       throw new ContentTypeSkippedError(contentType.split(';')[0]!.trim());
     }
-    const { body, wireBytes } = await readResponseBody(answer.body, headers, this.options.maxBodyBytes);
-    return {
-      url,
-      status,
-      headers,
-      body,
-      encoding: detectEncoding(contentType, body),
-      redirects: answer.redirects,
-      attempts: 1,
-      wireBytes,
-      elapsedMs: performance.now() - started,
-    };
   }
 
   /** Throws when the cached robots.txt verdict forbids the URL or says the file is unavailable. */

@@ -57,6 +57,8 @@ export class HostLimits {
   private readonly clock: () => number;
   private readonly maxPauseMs: number;
   private readonly maxHosts: number;
+  private lastOrigin: string | undefined;
+  private lastState: HostState | undefined;
 
   constructor(
     private readonly defaults: ResolvedHostLimit,
@@ -203,6 +205,8 @@ export class HostLimits {
   }
 
   private state(origin: string): HostState {
+    // Several calls per request ask for the same origin in a row.
+    if (origin === this.lastOrigin && this.lastState) return this.lastState;
     let state = this.hosts.get(origin);
     if (!state) {
       const configured = this.resolve(origin);
@@ -218,6 +222,8 @@ export class HostLimits {
       };
       this.hosts.set(origin, state);
     }
+    this.lastOrigin = origin;
+    this.lastState = state;
     return state;
   }
 
@@ -233,8 +239,15 @@ export class HostLimits {
   private forgetIdle(): void {
     const now = this.clock();
     for (const [origin, state] of this.hosts) {
-      if (state.active === 0 && state.nextStartAt <= now && !state.throttle?.throttled && !state.crawlDelayMs)
+      if (
+        state.active === 0 &&
+        state.nextStartAt <= now &&
+        !state.throttle?.throttled &&
+        !state.crawlDelayMs
+      ) {
         this.hosts.delete(origin);
+        if (origin === this.lastOrigin) this.lastState = undefined;
+      }
       if (this.hosts.size <= this.maxHosts / 2) break;
     }
   }
