@@ -31,6 +31,9 @@ export class ParserPool {
         concurrentTasksPerWorker: 1,
         ...(SELF_IS_TS ? { execArgv: [...process.execArgv, '--import', 'tsx'] } : {}),
       });
+      // A task aborted while its worker is finishing makes piscina emit 'error' for the late
+      // result ("Unexpected message from Worker"); with no listener that would crash the process.
+      this.piscina.on('error', () => undefined);
     }
   }
 

@@ -601,6 +601,7 @@ class Engine {
 
   private fetchFailed(request: CrawlRequest, error: unknown): void {
     if (this.controller.signal.aborted) return;
+    if (error instanceof HttpStatusError) countStatus(this.stats, error.status);
     if (isRetryable(error) && request.attempts <= this.options.retries && this.stopReason) {
       // Stopping: the retry is not attempted now, but it stays queued (and pending in a job dir).
       this.active.delete(request);
@@ -616,7 +617,6 @@ class Engine {
       this.frontier.requeue(request);
       return;
     }
-    if (error instanceof HttpStatusError) countStatus(this.stats, error.status);
     this.recordFailure(request, error, 'fetch');
   }
 
