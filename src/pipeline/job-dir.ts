@@ -65,9 +65,12 @@ export class JobDir {
       const restored = jobExists(this.dir) ? parseLog(await readFile(this.path, 'utf8')) : undefined;
       if (restored) {
         const keys = new Set(restored.seenKeys);
-        // Fingerprints are kept as they are; a compaction during the run turns them into keys.
+        // Fingerprints are kept as they are (a compaction during the run turns them into keys);
+        // those of pending requests are implied by their `+` lines.
+        const queued = new Set(restored.pending.filter((r) => !r.dontFilter).map((r) => r.fingerprint));
+        const doneOnly = restored.seenFingerprints.filter((fp) => !queued.has(fp));
         await this.rewrite(
-          snapshotLines({ pending: () => restored.pending, seenKeys: () => keys }, restored.seenFingerprints),
+          snapshotLines({ pending: () => restored.pending, seenKeys: () => keys }, doneOnly),
         );
       }
       this.handle = await open(this.path, 'a');
@@ -216,5 +219,9 @@ function parseLog(text: string): RestoredJob {
       else if (value.length >= 11) seenFingerprints.push(value);
     }
   }
-  return { pending: order.filter((r) => !finished.has(r)), seenFingerprints, seenKeys };
+  return {
+    pending: order.filter((r) => !finished.has(r)),
+    seenFingerprints: [...new Set(seenFingerprints)],
+    seenKeys: [...new Set(seenKeys)],
+  };
 }
