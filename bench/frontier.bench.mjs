@@ -24,7 +24,13 @@ const heapMb = (process.memoryUsage().heapUsed - before) / 1024 / 1024;
 const dupStart = performance.now();
 let dups = 0;
 for (let i = 0; i < 100_000; i++) {
-  if (frontier.add({ url: `http://host${i % 100}.example/catalogue/item-${i}/index.html?page=${i % 7}` }, parent) === 'duplicate') dups++;
+  if (
+    frontier.add(
+      { url: `http://host${i % 100}.example/catalogue/item-${i}/index.html?page=${i % 7}` },
+      parent,
+    ) === 'duplicate'
+  )
+    dups++;
 }
 const dupMs = performance.now() - dupStart;
 const gate = { waitMs: () => 0 };

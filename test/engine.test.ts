@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDemoSite } from '../src/demo/site.js';
 import { crawl } from '../src/pipeline/engine.js';
-import type { Spider } from '../src/spider.js';
+import type { Page, Spider } from '../src/spider.js';
 import { MemorySink } from '../src/storage/memory.js';
 import type { ItemSink } from '../src/storage/sink.js';
 import type { Item } from '../src/types.js';
@@ -28,7 +28,9 @@ function treeSite(size: number, options: { delayMs?: number; failOnce?: number[]
         return;
       }
       const links = [2 * i + 1, 2 * i + 2].map((c) => `<a href="/n/${c}">${c}</a>`).join('');
-      res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><body><h1>${i}</h1>${links}</body></html>`);
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end(`<html><body><h1>${i}</h1>${links}</body></html>`);
     };
     if (options.delayMs) setTimeout(answer, options.delayMs);
     else answer();
@@ -39,7 +41,7 @@ function treeSite(size: number, options: { delayMs?: number; failOnce?: number[]
 function treeSpider(itemsPerPage = 1): Spider {
   return {
     name: 'tree',
-    *parse(page) {
+    *parse(page: Page) {
       const id = Number(page.$('h1').text());
       for (let k = 0; k < itemsPerPage; k++) yield { id, k, depth: page.request.depth };
       yield* page.followAll('a');

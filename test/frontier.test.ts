@@ -55,7 +55,9 @@ describe('Frontier', () => {
   it('round-robins across hosts and skips a host without capacity', () => {
     const f = new Frontier(policy);
     for (const i of [1, 2, 3]) for (const h of ['a', 'b', 'c']) f.add({ url: `http://${h}.example/${i}` });
-    const busyB: HostGate = { waitMs: (origin) => (origin === 'http://b.example' ? Number.POSITIVE_INFINITY : 0) };
+    const busyB: HostGate = {
+      waitMs: (origin) => (origin === 'http://b.example' ? Number.POSITIVE_INFINITY : 0),
+    };
     const urls = drainUrls(f, busyB);
     expect(urls.slice(0, 4)).toEqual([
       'http://a.example/1',
@@ -112,7 +114,8 @@ describe('Frontier', () => {
   it('dedupes 200,000 distinct URLs without a false duplicate', () => {
     const f = new Frontier(policy);
     let dup = 0;
-    for (let i = 0; i < 200_000; i++) if (f.add({ url: `http://h${i % 9}.example/p/${i}` }) === 'duplicate') dup++;
+    for (let i = 0; i < 200_000; i++)
+      if (f.add({ url: `http://h${i % 9}.example/p/${i}` }) === 'duplicate') dup++;
     expect(dup).toBe(0);
     expect(f.seenCount).toBe(200_000);
     expect(f.add({ url: 'http://h5.example/p/77' })).toBe('duplicate');

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type DemoSite, startDemoSite } from '../src/demo/site.js';
 import { crawl } from '../src/pipeline/engine.js';
 import { JobDir, jobExists } from '../src/pipeline/job-dir.js';
-import type { Spider } from '../src/spider.js';
+import type { Page, Spider } from '../src/spider.js';
 import { MemorySink } from '../src/storage/memory.js';
 import type { CrawlRequest } from '../src/types.js';
 import { type TestServer, treeSite } from './helpers/server.js';
@@ -71,12 +71,32 @@ describe('JobDir log', () => {
     expect(twice.pending.map((r) => r.url)).toEqual(['http://a/2', 'http://a/1']);
     expect(twice.seenFingerprints.sort()).toEqual(restored.seenFingerprints.sort());
   });
+
+  it('compacts a grown log in place: done records go, pending and seen stay', async () => {
+    const dir = tempDir();
+    const job = new JobDir(dir, 10_000);
+    await job.open();
+    const all = Array.from({ length: 500 }, (_, i) => request(`http://a/${i}`));
+    for (const r of all) job.queued(r);
+    await job.done(all.slice(0, 450).map((r) => r.fingerprint));
+    const before = readFileSync(join(dir, 'frontier.log'), 'utf8').length;
+    const pending = all.slice(450);
+    const seen = ['00000000000000aa', '00000000000000bb'];
+    await job.maybeCompact({ pending: () => pending, seenKeys: () => seen });
+    job.queued(request('http://a/new'));
+    await job.close();
+    const after = readFileSync(join(dir, 'frontier.log'), 'utf8');
+    expect(after.length).toBeLessThan(before / 4);
+    const restored = await new JobDir(dir).open();
+    expect(restored.pending.map((r) => r.url)).toEqual([...pending.map((r) => r.url), 'http://a/new']);
+    expect(restored.seenKeys).toEqual(seen);
+  });
 });
 
 describe('resume with a job directory', () => {
   const spider = {
     name: 'tree',
-    *parse(page) {
+    *parse(page: Page) {
       yield { id: Number(page.$('h1').text()) };
       yield* page.followAll('a');
     },

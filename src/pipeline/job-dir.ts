@@ -48,11 +48,15 @@ export class JobDir {
   private writing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private bytes = 0;
-  private compactAt = MIN_COMPACT_BYTES;
+  private compactAt = 0;
   private failure: unknown;
   private compacting = false;
 
-  constructor(readonly dir: string) {}
+  /** `compactBytes`: the log size below which it is never compacted (tests lower it). */
+  constructor(
+    readonly dir: string,
+    private readonly minCompactBytes = MIN_COMPACT_BYTES,
+  ) {}
 
   get path(): string {
     return join(this.dir, LOG);
@@ -75,7 +79,7 @@ export class JobDir {
       }
       this.handle = await open(this.path, 'a');
       this.bytes = (await this.handle.stat()).size;
-      this.compactAt = Math.max(MIN_COMPACT_BYTES, this.bytes * 4);
+      this.compactAt = Math.max(this.minCompactBytes, this.bytes * 4);
       this.timer = setInterval(() => void this.flush().catch(() => undefined), FLUSH_EVERY_MS);
       this.timer.unref();
       return restored ?? { pending: [], seenFingerprints: [], seenKeys: [] };
@@ -134,7 +138,7 @@ export class JobDir {
         await this.rewrite(lines);
         this.handle = await open(this.path, 'a');
         this.bytes = (await this.handle.stat()).size;
-        this.compactAt = Math.max(MIN_COMPACT_BYTES, this.bytes * 4);
+        this.compactAt = Math.max(this.minCompactBytes, this.bytes * 4);
       } finally {
         this.compacting = false;
       }

@@ -48,7 +48,12 @@ export interface CrawlStats {
   /** Same as `rates.pagesPerSecond`. */
   pagesPerSecond: number;
   /** Averages over the elapsed time. */
-  rates: { requestsPerSecond: number; pagesPerSecond: number; itemsPerSecond: number; bytesPerSecond: number };
+  rates: {
+    requestsPerSecond: number;
+    pagesPerSecond: number;
+    itemsPerSecond: number;
+    bytesPerSecond: number;
+  };
 }
 
 export function newStats(): CrawlStats {

@@ -72,7 +72,9 @@ export function treeSite(size: number, options: TreeSiteOptions = {}): Promise<T
         return;
       }
       const links = [2 * i + 1, 2 * i + 2].map((c) => `<a href="/n/${c}">${c}</a>`).join('');
-      res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><body><h1>${i}</h1>${links}</body></html>`);
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end(`<html><body><h1>${i}</h1>${links}</body></html>`);
     };
     if (options.delayMs) setTimeout(answer, options.delayMs);
     else answer();
