@@ -4,14 +4,7 @@
  * signal, in-flight work finished), `aborted` (cancelled), `error` (a fatal error).
  */
 export type StopReason =
-  | 'finished'
-  | 'maxDepth'
-  | 'maxPages'
-  | 'maxItems'
-  | 'timeLimit'
-  | 'interrupted'
-  | 'aborted'
-  | 'error';
+  'finished' | 'maxDepth' | 'maxPages' | 'maxItems' | 'timeLimit' | 'interrupted' | 'aborted' | 'error';
 
 /** Counters, gauges and rates of one crawl. Plain data: `JSON.stringify` gives the stats file. */
 export interface CrawlStats {
