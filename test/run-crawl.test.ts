@@ -192,9 +192,11 @@ describe('trawl crawl: graceful shutdown', () => {
 
   it('exits at once on a second SIGINT even when in-flight requests never finish', async () => {
     const start = await serve(10, { hang: true });
+    let requests = 0;
+    servers.at(-1)!.server.on('request', () => requests++);
     const run = trawl(['crawl', SPIDER, '--start', start, '--no-progress', '--log-level', 'error']);
-    await until(() => run.stderr().length > 0 || run.child.pid !== undefined);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // The first request means the crawl (and its signal handlers) is running.
+    await until(() => requests > 0);
     run.child.kill('SIGINT');
     await until(() => run.stderr().includes('interrupt'));
     const began = Date.now();
