@@ -45,7 +45,6 @@ export async function runCrawl(options: RunCrawlOptions): Promise<number> {
     ...(options.startFile ? await readStartFile(options.startFile) : []),
   ];
   const sinks = options.outputs.map(sinkFromUri);
-  if (sinks.length === 0) process.stderr.write('trawl: no -o output given: items are counted but not stored\n');
   const job = crawl(options.spider, { ...options.crawl, ...(start.length ? { start } : {}) });
 
   const failures = options.failures ? await openFailures(options.failures) : undefined;
