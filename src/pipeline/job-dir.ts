@@ -52,7 +52,7 @@ export class JobDir {
   private failure: unknown;
   private compacting = false;
 
-  /** `compactBytes`: the log size below which it is never compacted (tests lower it). */
+  /** `minCompactBytes`: the log size below which it is never compacted (tests lower it). */
   constructor(
     readonly dir: string,
     private readonly minCompactBytes = MIN_COMPACT_BYTES,
