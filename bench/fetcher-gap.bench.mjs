@@ -94,7 +94,7 @@ if (process.argv[2] === 'server') {
     };
     const inFlight = new Set();
     // The scheduler's loop: ask, wait what it says (timers may fire early), admit, fetch.
-    for (let i = 0; i < REQUESTS; ) {
+    for (let i = 0; i < REQUESTS;) {
       const wait = limits.waitMs(origin);
       if (wait > 0) {
         await (Number.isFinite(wait) ? sleep(wait) : Promise.race(inFlight));

@@ -12,6 +12,7 @@ export {
   HttpStatusError,
   InvalidUrlError,
   ItemError,
+  JobDirError,
   NetworkError,
   OptionError,
   ParseTimeoutError,
@@ -46,6 +47,7 @@ export {
 export { type Crawl, crawl, type SpiderSource } from './pipeline/engine.js';
 export type { CrawlEventMap, CrawlEvents, LogEvent } from './pipeline/events.js';
 export { canonicalUrl, fingerprint } from './pipeline/fingerprint.js';
+export { jobExists } from './pipeline/job-dir.js';
 export type { CrawlStats, StopReason } from './pipeline/stats.js';
 export {
   type Callback,
@@ -68,6 +70,8 @@ export { CsvSink } from './storage/csv.js';
 export { JsonSink } from './storage/json.js';
 export { JsonlSink } from './storage/jsonl.js';
 export { MemorySink } from './storage/memory.js';
+export { KeyvSink, type KeyvSinkOptions } from './storage/keyv.js';
+export { PostgresSink, type PostgresSinkOptions } from './storage/postgres.js';
 export type { ItemSink } from './storage/sink.js';
 export { StdoutSink } from './storage/stdout.js';
 export { sinkFromUri } from './storage/uri.js';

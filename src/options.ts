@@ -145,6 +145,11 @@ export interface CrawlOptions extends CrawlSettings {
   signal?: AbortSignal;
   /** Resolves hostnames (the network guard checks what it returns). @default dns.lookup */
   dnsLookup?: DnsLookup;
+  /**
+   * Directory where the frontier and the seen set are kept as the crawl runs; a crawl started with
+   * the same directory resumes. Nothing is written to disk unless this is set. @default undefined
+   */
+  jobDir?: string;
 }
 
 export interface ResolvedOptions {
@@ -176,6 +181,7 @@ export interface ResolvedOptions {
   workers: number;
   itemBuffer: number;
   signal: AbortSignal | undefined;
+  jobDir: string | undefined;
 }
 
 export const DEFAULT_USER_AGENT = 'trawl/0.1 (+https://www.npmjs.com/package/trawl)';
@@ -234,6 +240,7 @@ const KNOWN_KEYS = new Set([
   'workers',
   'itemBuffer',
   'signal',
+  'jobDir',
 ]);
 
 /**
@@ -294,6 +301,7 @@ export function resolveOptions(settings: CrawlSettings = {}, options: CrawlOptio
     workers: nonNegativeInt('workers', options.workers ?? defaultWorkers()),
     itemBuffer: positiveInt('itemBuffer', options.itemBuffer ?? DEFAULTS.itemBuffer),
     signal: options.signal,
+    jobDir: options.jobDir === undefined ? undefined : nonEmptyString('jobDir', options.jobDir),
   };
   return resolved;
 }

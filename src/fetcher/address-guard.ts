@@ -4,13 +4,7 @@ import { BlockedAddressError } from '../errors.js';
 
 /** Why an address is not on the public internet; `public` when it is. */
 export type AddressClass =
-  | 'public'
-  | 'private'
-  | 'loopback'
-  | 'link-local'
-  | 'multicast'
-  | 'unspecified'
-  | 'reserved';
+  'public' | 'private' | 'loopback' | 'link-local' | 'multicast' | 'unspecified' | 'reserved';
 
 /** Same shape as `dns.lookup`, so tests can map made-up hostnames to loopback addresses. */
 export type LookupFunction = (

@@ -30,7 +30,7 @@ export class CookieSession {
    */
   mayHaveCookies(host: string): boolean {
     if (this.domains.size === 0) return false;
-    for (let name = host.toLowerCase(); ; ) {
+    for (let name = host.toLowerCase(); ;) {
       if (this.domains.has(name)) return true;
       const dot = name.indexOf('.');
       if (dot < 0) return false;

@@ -112,8 +112,7 @@ export const ALLOW_ALL: RobotsRules = { isAllowed: () => true, crawlDelayMs: und
 export type RobotsFetchResult = { status: number; body: string } | { error: unknown };
 
 export type RobotsVerdict =
-  | { kind: 'rules'; rules: RobotsRules }
-  | { kind: 'unavailable'; reason: string; retryAtMs: number };
+  { kind: 'rules'; rules: RobotsRules } | { kind: 'unavailable'; reason: string; retryAtMs: number };
 
 export interface RobotsCacheOptions {
   userAgent: string;

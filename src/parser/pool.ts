@@ -31,6 +31,10 @@ export class ParserPool {
         concurrentTasksPerWorker: 1,
         ...(SELF_IS_TS ? { execArgv: [...process.execArgv, '--import', 'tsx'] } : {}),
       });
+      // A result that lands just after its task was aborted (timeout, crawl stop) is reported by
+      // piscina as an 'error' event; without a listener it would crash the process. The task has
+      // already been settled as aborted, so the late result is dropped.
+      this.piscina.on('error', () => {});
     }
   }
 
