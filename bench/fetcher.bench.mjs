@@ -27,16 +27,21 @@ if (process.argv[2] === 'server') {
   const { port } = await new Promise((resolve) => child.once('message', resolve));
   const origin = `http://127.0.0.1:${port}`;
 
-  /** Runs `one(i)` for i in [0, REQUESTS) with CONCURRENCY loops; returns requests per second. */
+  /**
+   * Runs `one(i)` for i in [0, REQUESTS) with CONCURRENCY loops; returns requests per second and
+   * this process's CPU time per request (steadier than req/s when other work shares the cores).
+   */
   async function measure(one) {
     let next = 0;
     const deadline = performance.now() + ROUND_LIMIT_MS;
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const loop = async () => {
       while (next < REQUESTS && performance.now() < deadline) await one(next++);
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, loop));
-    return (next * 1000) / (performance.now() - t0);
+    const cpu = process.cpuUsage(cpu0);
+    return { rps: (next * 1000) / (performance.now() - t0), cpuUs: (cpu.user + cpu.system) / next };
   }
 
   async function bare() {
@@ -104,9 +109,14 @@ if (process.argv[2] === 'server') {
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const fmt = (xs) => xs.map((x) => Math.round(x)).join(', ');
   console.log(`concurrency ${CONCURRENCY}, ${REQUESTS} requests per round, ${ROUNDS} rounds`);
-  console.log(`bare undici   req/s: ${fmt(results.bare)}  (median ${Math.round(median(results.bare))})`);
-  console.log(`trawl fetcher req/s: ${fmt(results.trawl)}  (median ${Math.round(median(results.trawl))})`);
-  const ratios = results.trawl.map((t, i) => t / results.bare[i]);
+  for (const name of ['bare', 'trawl']) {
+    const rps = results[name].map((r) => r.rps);
+    const cpu = results[name].map((r) => r.cpuUs);
+    console.log(
+      `${name === 'bare' ? 'bare undici  ' : 'trawl fetcher'} req/s: ${fmt(rps)} (median ${Math.round(median(rps))}); client CPU us/req: ${fmt(cpu)}`,
+    );
+  }
+  const ratios = results.trawl.map((t, i) => t.rps / results.bare[i].rps);
   console.log(
     `trawl / bare per round: ${ratios.map((r) => `${(r * 100).toFixed(1)}%`).join(', ')}  (median ${(median(ratios) * 100).toFixed(1)}%)`,
   );
