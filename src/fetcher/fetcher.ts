@@ -88,6 +88,9 @@ export class Fetcher {
   private readonly robots: RobotsCache;
   private readonly cookies: CookieSession | undefined;
   private readonly deadlines = new DeadlineWatch();
+  /** Headers every page request sends; built once, never mutated. */
+  private readonly pageHeaders: Readonly<Record<string, string>>;
+  private readonly robotsHeaders: Readonly<Record<string, string>>;
 
   /** Builds a fetcher, deciding the private-network default from the start URLs and opening the cache. */
   static async create(options: CreateFetcherOptions): Promise<Fetcher> {
@@ -122,6 +125,9 @@ export class Fetcher {
       load: (origin) => this.loadRobots(origin),
     });
     this.cookies = options.cookies === false ? undefined : new CookieSession();
+    const always = { 'user-agent': options.userAgent, 'accept-encoding': 'gzip, deflate, br' };
+    this.pageHeaders = { ...always, accept: ACCEPT, ...options.headers };
+    this.robotsHeaders = { ...always, accept: 'text/plain,*/*;q=0.5' };
   }
 
   async fetch(request: CrawlRequest, signal?: AbortSignal): Promise<FetchedResponse> {
@@ -233,7 +239,10 @@ export class Fetcher {
         response = await this.send(
           target,
           method,
-          { ...(cookie ? { cookie } : {}), ...this.options.headers, ...headers },
+          // The shared default object is used as is unless this request adds something.
+          cookie || headers
+            ? { ...(cookie ? { cookie } : {}), ...this.pageHeaders, ...headers }
+            : this.pageHeaders,
           body,
           attempt,
         );
@@ -287,12 +296,7 @@ export class Fetcher {
           origin,
           path: `${target.pathname}${target.search}`,
           method,
-          headers: {
-            'user-agent': this.options.userAgent,
-            accept: ACCEPT,
-            'accept-encoding': 'gzip, deflate, br',
-            ...headers,
-          },
+          headers,
           body: body ?? null,
         },
         exchange,
@@ -382,13 +386,7 @@ export class Fetcher {
         this.guard.checkUrl(target);
         await this.options.hostLimits?.turn(target.origin);
         const started = performance.now();
-        const response = await this.send(
-          target,
-          'GET',
-          { accept: 'text/plain,*/*;q=0.5' },
-          undefined,
-          attempt,
-        );
+        const response = await this.send(target, 'GET', this.robotsHeaders, undefined, attempt);
         this.observe(target.origin, response.status, started);
         const headers = response.headers;
         if (isRedirect(response.status, headers.location)) {
