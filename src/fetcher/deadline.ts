@@ -59,7 +59,11 @@ export class DeadlineWatch {
     }
     this.attempts.add(attempt);
     if (signal) this.listen(signal);
-    this.timer ??= setInterval(() => this.sweep(), Math.min(this.tickMs, totalMs));
+    if (!this.timer) {
+      this.timer = setInterval(() => this.sweep(), Math.min(this.tickMs, totalMs));
+      // The requests being watched keep the process alive; the watch itself should not.
+      this.timer.unref();
+    }
     return attempt;
   }
 
