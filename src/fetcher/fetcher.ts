@@ -146,7 +146,17 @@ export class Fetcher {
       }
       this.checkRobots(request.url);
       attempt = this.deadlines.start(this.options.timeouts.totalMs, signal);
-      const answer = await this.follow(request, admission, attempt);
+      const first = await this.hop(
+        request.url,
+        request.method,
+        request.headers,
+        request.body,
+        admission,
+        attempt,
+      );
+      const answer = isRedirect(first.status, first.headers.location)
+        ? await this.follow(request, first, admission, attempt)
+        : { ...first, redirects: [] };
       this.accept(request, answer);
       const { body, wireBytes } = await readResponseBody(
         answer.body,
@@ -184,21 +194,18 @@ export class Fetcher {
     await Promise.allSettled([this.dispatcher.destroy(), this.options.cache?.close()]);
   }
 
-  /** Follows redirects hop by hop; returns the first answer that is not a redirect. */
+  /** Follows a redirect answer hop by hop; returns the first answer that is not a redirect. */
   private async follow(
     request: CrawlRequest,
+    first: Answer,
     admission: Admission,
     attempt: Attempt,
   ): Promise<Answer & { redirects: string[] }> {
     const visited: string[] = [request.url];
     let method = request.method;
     let body = request.body;
-    for (;;) {
-      const url = visited[visited.length - 1]!;
-      if (visited.length > 1) await this.checkRobotsAsync(url, attempt.signal);
-      const answer = await this.hop(url, method, request.headers, body, admission, attempt);
-      if (!isRedirect(answer.status, answer.headers.location))
-        return { ...answer, redirects: visited.slice(0, -1) };
+    let answer = first;
+    while (isRedirect(answer.status, answer.headers.location)) {
       answer.body.discard();
       const next = nextHop(
         answer.status,
@@ -211,7 +218,10 @@ export class Fetcher {
       method = next.method;
       if (!next.keepBody) body = undefined;
       visited.push(next.url);
+      await this.checkRobotsAsync(next.url, attempt.signal);
+      answer = await this.hop(next.url, method, request.headers, body, admission, attempt);
     }
+    return { ...answer, redirects: visited.slice(0, -1) };
   }
 
   /** One request on the wire: network guard, a turn in the host limits, cookies, then the request. */
@@ -348,7 +358,12 @@ export class Fetcher {
       throw new HttpStatusError(status, url, headers['retry-after']);
     }
     const contentType = headers['content-type'];
-    if (!request.acceptBinary && contentType && !TEXT_TYPES.test(contentType)) {
+    if (
+      !request.acceptBinary &&
+      contentType &&
+      !contentType.startsWith('text/') &&
+      !TEXT_TYPES.test(contentType)
+    ) {
       answer.body.discard();
       throw new ContentTypeSkippedError(contentType.split(';')[0]!.trim());
     }
