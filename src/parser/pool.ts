@@ -59,6 +59,9 @@ export class ParserPool {
       maxThreads: this.workers,
       idleTimeout: 60_000,
       concurrentTasksPerWorker: 1,
+      // Lets timers and promises a callback left behind settle between pages instead of during the
+      // next one, where they would eat its time budget or crash it.
+      atomics: 'async',
       ...(options.workerHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: options.workerHeapMb } } : {}),
       ...(SELF_IS_TS ? { execArgv: [...process.execArgv, '--import', 'tsx'] } : {}),
     });
