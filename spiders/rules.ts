@@ -31,7 +31,11 @@ export default defineSpider({
     yield {
       url: page.url,
       title: $('.product_page h1').text().trim(),
-      price: Number($('.product_page .price_color').text().replace(/[^\d.]/g, '')),
+      price: Number(
+        $('.product_page .price_color')
+          .text()
+          .replace(/[^\d.]/g, ''),
+      ),
       category: $('.breadcrumb li').eq(1).text().trim(),
       foundOn: page.request.referrer,
     };

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { threadId as mainThreadId } from 'node:worker_threads';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ParseTimeoutError, WorkerCrashError } from '../src/errors.js';
+import type { CrawlOptions } from '../src/options.js';
 import { ParserPool } from '../src/parser/pool.js';
 import { crawl, type SpiderSource } from '../src/pipeline/engine.js';
 import type { LogEvent } from '../src/pipeline/events.js';
-import type { CrawlOptions } from '../src/options.js';
 import type { Spider } from '../src/spider.js';
 import type { FailureRecord, Item } from '../src/types.js';
 import { fixtureSpider, parseTask } from './helpers/parse-task.js';
@@ -39,7 +39,9 @@ describe('ParserPool in worker threads', () => {
     for (const file of ['echo.ts', 'echo.mts', 'echo.js', 'echo.mjs']) {
       const outcome = await p.parse(parseTask({ spiderPath: fixtureSpider(file), url: `http://h/${file}` }));
       expect(outcome.error).toBeUndefined();
-      expect(outcome.items).toEqual([expect.objectContaining({ kind: file.split('.')[1], url: `http://h/${file}` })]);
+      expect(outcome.items).toEqual([
+        expect.objectContaining({ kind: file.split('.')[1], url: `http://h/${file}` }),
+      ]);
       expect(outcome.threadId).not.toBe(mainThreadId);
     }
   });
@@ -121,7 +123,9 @@ describe('ParserPool in worker threads', () => {
     await p.parse(parseTask({ spiderPath: FAULTS, callback: 'thread' }));
     // Three 900 ms pages on one thread: the last waits 1.8 s, runs 0.9 s, and must not time out.
     const outcomes = await Promise.all(
-      [1, 2, 3].map(() => p.parse(parseTask({ spiderPath: FAULTS, callback: 'busy', userData: { ms: 900 } }))),
+      [1, 2, 3].map(() =>
+        p.parse(parseTask({ spiderPath: FAULTS, callback: 'busy', userData: { ms: 900 } })),
+      ),
     );
     expect(outcomes.map((o) => o.error)).toEqual([undefined, undefined, undefined]);
   });
@@ -235,8 +239,9 @@ describe('crawl with the parser pool: faults are contained', () => {
         '/page': '<title>Page</title>',
         '/malformed':
           '<html><head><title>Broken</title></head><body><a href="/m1">one<div><p><table><td></span></b></i>' +
-          "<a href='/m2'>two<a href=/m3>three</a><!-- never closed <a href=\"/hidden\">",
-        '/nul': '<title>Nul\u0000Title</title><a href="/n\u00001">n</a><p>\u0000\u0000</p><a href="/n2">n2</a>',
+          '<a href=\'/m2\'>two<a href=/m3>three</a><!-- never closed <a href="/hidden">',
+        '/nul':
+          '<title>Nul\u0000Title</title><a href="/n\u00001">n</a><p>\u0000\u0000</p><a href="/n2">n2</a>',
         '/deep': `<html><head><title>Deep</title></head><body><a href="/d1">d1</a><a href="/d2">d2</a>${'<div>'.repeat(DEEP_LEVELS)}<a href="/d3">d3</a>${'</div>'.repeat(DEEP_LEVELS)}</body></html>`,
       }),
     );
@@ -322,7 +327,10 @@ describe('crawl with the parser pool: faults are contained', () => {
     });
     expect(attempts(file)).toBe(2);
     expect(failures).toEqual([
-      expect.objectContaining({ url: at('/page'), error: expect.objectContaining({ code: 'TRAWL_ERR_WORKER' }) }),
+      expect.objectContaining({
+        url: at('/page'),
+        error: expect.objectContaining({ code: 'TRAWL_ERR_WORKER' }),
+      }),
     ]);
     expect(items).toContainEqual(expect.objectContaining({ title: 'Fine' }));
   });
@@ -340,7 +348,11 @@ describe('crawl with the parser pool: faults are contained', () => {
     expect(byTitle.get('Nul\u0000Title')).toEqual([at('/n\u00001'), at('/n2')]);
     expect(byTitle.get('Deep')).toEqual([at('/d1'), at('/d2')]);
     expect(logs).toContainEqual(
-      expect.objectContaining({ level: 'warn', url: at('/deep'), message: expect.stringMatching(/nests deeper/) }),
+      expect.objectContaining({
+        level: 'warn',
+        url: at('/deep'),
+        message: expect.stringMatching(/nests deeper/),
+      }),
     );
     // parse5 did not finish such a page in 120 s; the bounded parser takes well under a second.
     expect(elapsedMs).toBeLessThan(20_000);
@@ -357,7 +369,8 @@ describe('crawl with the parser pool: faults are contained', () => {
         callback: 'fnItem',
         error: {
           code: 'TRAWL_ERR_ITEM',
-          message: 'callback faults.fnItem yielded an item with a function at item.format; items must be plain data',
+          message:
+            'callback faults.fnItem yielded an item with a function at item.format; items must be plain data',
         },
       }),
     ]);

@@ -155,7 +155,9 @@ function checkPlain(value: unknown, where: string, path: string, ancestors: obje
   } else if (object instanceof Set) {
     for (const v of object) checkPlain(v, where, `${path}<entry>`, ancestors);
   } else if (!PLAIN_PROTOTYPES.has(Object.getPrototypeOf(object))) {
-    throw new ItemError(`callback ${where} yielded an item with ${describeInstance(object)} at ${path}`);
+    throw new ItemError(
+      `callback ${where} yielded an item with ${describeInstance(object)} at ${path}; items must be plain data (objects, arrays, primitives)${hint(object)}`,
+    );
   } else {
     for (const [k, v] of Object.entries(object)) checkPlain(v, where, `${path}.${k}`, ancestors);
   }
@@ -164,12 +166,15 @@ function checkPlain(value: unknown, where: string, path: string, ancestors: obje
 
 function describeInstance(object: object): string {
   const name = (object as { constructor?: { name?: string } }).constructor?.name || 'unknown';
-  const base = `a ${name} instance; items must be plain data (objects, arrays, primitives)`;
+  return `a ${name} instance`;
+}
+
+function hint(object: object): string {
   // The usual slip: a cheerio selection or node where its text was meant.
-  if (name === 'LoadedCheerio' || name === 'Cheerio' || 'cheerio' in object || 'attribs' in object)
-    return `${base}. Take a value with .text(), .attr(name) or .html()`;
-  if (object instanceof Promise) return `${base}. Await it before yielding`;
-  return base;
+  if ('cheerio' in object || 'attribs' in object)
+    return '. Take a value with .text(), .attr(name) or .html()';
+  if (object instanceof Promise) return '. Await it before yielding';
+  return '';
 }
 
 function preview(value: unknown): string {
