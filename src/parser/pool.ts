@@ -66,8 +66,11 @@ export class ParserPool {
       ...(SELF_IS_TS ? { execArgv: [...process.execArgv, '--import', 'tsx'] } : {}),
     });
     // A worker failing between pages (say, a stray rejection from a callback) is replaced by
-    // piscina; without a listener the 'error' event would take the whole process down.
-    this.piscina.on('error', (error: Error) => options.onWorkerError?.(error));
+    // piscina; without a listener the 'error' event would take the whole process down. A task
+    // aborted while its worker was finishing also lands here, as a late result: nothing to report.
+    this.piscina.on('error', (error: Error) => {
+      if (!error.message.startsWith('Unexpected message from Worker')) options.onWorkerError?.(error);
+    });
   }
 
   /** Threads callbacks run on, for sizing the parse queue. */
