@@ -101,13 +101,21 @@ export class ParserPool {
     task: ParseTask,
     signal: AbortSignal | undefined,
   ): Promise<ParseOutcome> {
-    const timeout = new AbortController();
+    // One controller per page, aborted by the timeout or by the caller's signal; listeners are
+    // removed when the page settles, so a long-lived crawl signal collects none.
+    const controller = new AbortController();
+    const onAbort = () => controller.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
     const started = new Int32Array(new SharedArrayBuffer(4));
     let settled = false;
+    let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
     const startClock = () => {
       if (settled) return;
-      timer = setTimeout(() => timeout.abort(), this.parseTimeoutMs);
+      timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+      }, this.parseTimeoutMs);
     };
     const wait = waitAsync(started, 0, 0);
     if (wait.async) void wait.value.then(startClock);
@@ -117,20 +125,18 @@ export class ParserPool {
     try {
       return await piscina.run(
         { ...task, body, started },
-        {
-          signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal,
-          transferList: [body.buffer as ArrayBuffer],
-        },
+        { signal: controller.signal, transferList: [body.buffer as ArrayBuffer] },
       );
     } catch (error) {
       if (signal?.aborted) throw signal.reason ?? new AbortedError();
-      if (timeout.signal.aborted) throw new ParseTimeoutError(this.parseTimeoutMs, task.url);
+      if (timedOut) throw new ParseTimeoutError(this.parseTimeoutMs, task.url);
       throw new WorkerCrashError(`parser worker died on ${task.url}: ${(error as Error).message}`, {
         cause: error,
       });
     } finally {
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       // Releases the waiter when the task never started (aborted while queued).
       Atomics.notify(started, 0);
     }
