@@ -58,7 +58,10 @@ const server = createServer((req, res) => {
     res.writeHead(404).end();
     return;
   }
-  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': body.length });
+  res.writeHead(200, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': body.length,
+  });
   res.end(body);
 });
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -103,7 +106,13 @@ async function poolRun(workers) {
     return {
       spiderPath: SPIDER,
       callback: 'listing',
-      request: { url, method: 'GET', callback: 'listing', depth: 1, userData: {} },
+      request: {
+        url,
+        method: 'GET',
+        callback: 'listing',
+        depth: 1,
+        userData: {},
+      },
       url,
       status: 200,
       headers: { 'content-type': 'text/html; charset=utf-8' },
@@ -117,6 +126,7 @@ async function poolRun(workers) {
     let next = 0;
     let items = 0;
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     const lane = async () => {
       while (next < POOL_PAGES) {
         const outcome = await pool.parse(task(next++));
@@ -126,7 +136,14 @@ async function poolRun(workers) {
     };
     await Promise.all(Array.from({ length: workers * 2 }, lane));
     const seconds = (performance.now() - started) / 1000;
-    return { workers, pagesPerSecond: POOL_PAGES / seconds, itemsPerPage: items / POOL_PAGES };
+    const cpu = process.cpuUsage(cpuBefore);
+    return {
+      workers,
+      pagesPerSecond: POOL_PAGES / seconds,
+      itemsPerPage: items / POOL_PAGES,
+      // CPU time of the whole process (all threads) per page: the cost of a page, whatever the contention.
+      cpuMsPerPage: (cpu.user + cpu.system) / 1000 / POOL_PAGES,
+    };
   } finally {
     await pool.close();
   }
@@ -182,7 +199,7 @@ console.log(
 );
 
 console.log('\n2. pool throughput, no fetching');
-console.log('round  1 worker p/s  2 workers p/s  speedup  cpu control');
+console.log('round  1 worker p/s  2 workers p/s  speedup  cpu control  cpu ms/page (1 / 2 workers)');
 const speedups = [];
 const controls = [];
 for (let round = 1; round <= ROUNDS; round++) {
@@ -192,7 +209,7 @@ for (let round = 1; round <= ROUNDS; round++) {
   speedups.push(two.pagesPerSecond / one.pagesPerSecond);
   controls.push(control);
   console.log(
-    `${String(round).padEnd(7)}${fmt(one.pagesPerSecond).padEnd(14)}${fmt(two.pagesPerSecond).padEnd(15)}${`${fmt(speedups.at(-1), 2)}x`.padEnd(9)}${fmt(control, 2)}x`,
+    `${String(round).padEnd(7)}${fmt(one.pagesPerSecond).padEnd(14)}${fmt(two.pagesPerSecond).padEnd(15)}${`${fmt(speedups.at(-1), 2)}x`.padEnd(9)}${`${fmt(control, 2)}x`.padEnd(13)}${fmt(one.cpuMsPerPage, 0)} / ${fmt(two.cpuMsPerPage, 0)}`,
   );
 }
 const range = (xs) =>

@@ -9,7 +9,7 @@ const RATINGS: Record<string, number> = { One: 1, Two: 2, Three: 3, Four: 4, Fiv
 export default defineSpider({
   name: 'books',
   startUrls: ['http://127.0.0.1:8080/'],
-  settings: { perHost: { concurrency: 8 }, maxDepth: 60 },
+  settings: { perHost: { concurrency: 8 } },
 
   *parse(page) {
     yield* page.followAll('article.product_pod h3 a', 'book');

@@ -61,6 +61,8 @@ export { CsvSink } from './storage/csv.js';
 export { JsonSink } from './storage/json.js';
 export { JsonlSink } from './storage/jsonl.js';
 export { MemorySink } from './storage/memory.js';
+export { KeyvSink, type KeyvSinkOptions } from './storage/keyv.js';
+export { PostgresSink, type PostgresSinkOptions } from './storage/postgres.js';
 export type { ItemSink } from './storage/sink.js';
 export { StdoutSink } from './storage/stdout.js';
 export { sinkFromUri } from './storage/uri.js';

@@ -155,7 +155,7 @@ export async function main(argv: string[]): Promise<number> {
       )
         return EXIT.ok;
       if (error.code.startsWith('trawl.')) process.stderr.write(`${error.message}\n`);
-      return error.exitCode === EXIT.fatal ? EXIT.fatal : EXIT.usage;
+      return error.code === 'trawl.demo' ? EXIT.fatal : EXIT.usage;
     }
     if (isUsageError(error)) {
       process.stderr.write(`trawl: ${(error as Error).message}\n`);

@@ -76,7 +76,9 @@ export async function runCrawl(options: RunCrawlOptions): Promise<number> {
 
   const progress = options.progress ? new Progress(job.stats) : undefined;
   progress?.start();
-  log.info({ spider: options.spider, outputs: options.outputs }, 'crawl started');
+  job.events.once('request', () =>
+    log.info({ spider: options.spider, outputs: options.outputs }, 'crawl started'),
+  );
   try {
     const stats = await job.pipeTo(...sinks);
     progress?.stop();

@@ -73,6 +73,8 @@ const WORDS = [
 ];
 const RATINGS = ['Zero', 'One', 'Two', 'Three', 'Four', 'Five'];
 
+const SITEMAP_PART = 250;
+
 /** Missing detail pages linked from listings: they answer 404. */
 export const BROKEN_LINK_IDS = [100_001, 100_002, 100_003];
 
@@ -132,14 +134,65 @@ export async function startDemoSite(options: DemoSiteOptions = {}): Promise<Demo
     return `<section><ol class="row">${pods}${extra}</ol><ul class="pager">${prev}<li class="current">Page ${page} of ${total}</li>${next}</ul></section>`;
   };
 
-  const route = (path: string): { status: number; body?: string; location?: string; type?: string } => {
+  const route = (
+    path: string,
+    query: URLSearchParams,
+  ): { status: number; body?: string; location?: string; type?: string } => {
     if (path === '/' || path === '/index.html') {
       return {
         status: 200,
         body: layout('Home', listing(books.slice(0, perPage), 1, pages, '/catalogue/page')),
       };
     }
-    if (path === '/robots.txt') return { status: 200, body: 'User-agent: *\nAllow: /\n', type: 'text/plain' };
+    if (path === '/robots.txt')
+      return {
+        status: 200,
+        body: `User-agent: *\nAllow: /\nSitemap: ${origin}/sitemap.xml\n`,
+        type: 'text/plain',
+      };
+    if (path === '/sitemap.xml') {
+      const parts = Math.ceil(books.length / SITEMAP_PART);
+      const entries = Array.from(
+        { length: parts },
+        (_, i) => `<sitemap><loc>${origin}/sitemap-books-${i + 1}.xml</loc></sitemap>`,
+      );
+      return {
+        status: 200,
+        body: `<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">${entries.join('')}</sitemapindex>`,
+        type: 'application/xml',
+      };
+    }
+    let s = /^\/sitemap-books-(\d+)\.xml$/.exec(path);
+    if (s) {
+      const part = books.slice((Number(s[1]) - 1) * SITEMAP_PART, Number(s[1]) * SITEMAP_PART);
+      if (part.length === 0) return { status: 404 };
+      const urls = part.map((b) => `<url><loc>${origin}/catalogue/${b.slug}_${b.id}/index.html</loc></url>`);
+      return {
+        status: 200,
+        body: `<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">${urls.join('')}</urlset>`,
+        type: 'application/xml',
+      };
+    }
+    if (path === '/api/books') {
+      const page = Number(query.get('page') ?? '1');
+      if (!Number.isInteger(page) || page < 1 || page > pages)
+        return { status: 404, body: '{"error":"no such page"}', type: 'application/json' };
+      const list = books
+        .slice((page - 1) * perPage, page * perPage)
+        .map((b) => ({ id: b.id, title: b.title, href: `/api/books/${b.id}` }));
+      const next = page < pages ? `/api/books?page=${page + 1}` : null;
+      return {
+        status: 200,
+        body: JSON.stringify({ page, pages, books: list, next }),
+        type: 'application/json',
+      };
+    }
+    s = /^\/api\/books\/(\d+)$/.exec(path);
+    if (s) {
+      const book = byId.get(Number(s[1]));
+      if (!book) return { status: 404, body: '{"error":"no such book"}', type: 'application/json' };
+      return { status: 200, body: JSON.stringify(book), type: 'application/json' };
+    }
     let m = /^\/catalogue\/page-(\d+)\.html$/.exec(path);
     if (m) {
       const page = Number(m[1]);
@@ -198,10 +251,11 @@ export async function startDemoSite(options: DemoSiteOptions = {}): Promise<Demo
   };
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
-    const path = new URL(req.url ?? '/', 'http://demo').pathname;
+    const target = new URL(req.url ?? '/', 'http://demo');
+    const path = target.pathname;
     hits.set(path, (hits.get(path) ?? 0) + 1);
     const answer = () => {
-      const { status, body, location, type } = route(path);
+      const { status, body, location, type } = route(path, target.searchParams);
       if (location) {
         res.writeHead(status, { location });
         res.end();
@@ -219,12 +273,14 @@ export async function startDemoSite(options: DemoSiteOptions = {}): Promise<Demo
   };
 
   const server: Server = createServer(handler);
+  let origin = '';
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
   });
   const { address, port } = server.address() as AddressInfo;
+  origin = `http://${address}:${port}`;
   return {
     url: `http://${address}:${port}/`,
     books,

@@ -31,7 +31,13 @@ export interface LoadedMarkup {
 // Loaded with require on first use: `page.$` is a synchronous getter, and a worker that only
 // runs JSON callbacks should never load cheerio at all.
 const require = createRequire(import.meta.url);
-let modules: { load: CheerioAPI['load']; Handler: BoundedHandlerClass } | undefined;
+let modules:
+  | {
+      load: CheerioAPI['load'];
+      Parser: typeof Htmlparser2.Parser;
+      Handler: BoundedHandlerClass;
+    }
+  | undefined;
 
 interface BoundedHandler extends Htmlparser2.DomHandler {
   overflow: boolean;
@@ -40,7 +46,7 @@ type BoundedHandlerClass = new (callback: null, options: { xmlMode: boolean }) =
 
 function loadModules(): NonNullable<typeof modules> {
   if (modules) return modules;
-  const { DomHandler } = require('htmlparser2') as typeof Htmlparser2;
+  const { DomHandler, Parser } = require('htmlparser2') as typeof Htmlparser2;
   const { load } = require('cheerio/slim') as { load: CheerioAPI['load'] };
 
   class Handler extends DomHandler implements BoundedHandler {
@@ -68,7 +74,7 @@ function loadModules(): NonNullable<typeof modules> {
       super.onclosetag();
     }
   }
-  const loaded = { load, Handler };
+  const loaded = { load, Parser, Handler };
   modules = loaded;
   return loaded;
 }
@@ -80,8 +86,7 @@ export function isXmlType(contentType: string): boolean {
 
 /** Parses markup into a cheerio document; see the module comment for the bounds. */
 export function loadMarkup(text: string, xml = false): LoadedMarkup {
-  const { load, Handler } = loadModules();
-  const { Parser } = require('htmlparser2') as typeof Htmlparser2;
+  const { load, Parser, Handler } = loadModules();
   const handler = new Handler(null, { xmlMode: xml });
   const parser = new Parser(handler, { xmlMode: xml, decodeEntities: true });
   let truncatedAt: number | undefined;

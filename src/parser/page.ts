@@ -56,7 +56,12 @@ export class PageImpl implements Page {
       if (dropped++ === 0) logs.push(summary);
       summary.message = `${dropped} more log lines from this page dropped (limit ${MAX_LOG_LINES})`;
     };
-    this.log = { debug: push('debug'), info: push('info'), warn: push('warn'), error: push('error') };
+    this.log = {
+      debug: push('debug'),
+      info: push('info'),
+      warn: push('warn'),
+      error: push('error'),
+    };
   }
 
   get text(): string {
@@ -106,7 +111,7 @@ export class PageImpl implements Page {
     const raw = hrefOf(href);
     if (raw === undefined)
       throw new InvalidUrlError(
-        String(href),
+        typeof href === 'object' && href !== null ? '<element without href>' : String(href),
         `page.follow() on ${this.url} needs an href or an element with one` +
           (href === undefined || href === null ? ' (did the selector match nothing?)' : ''),
       );

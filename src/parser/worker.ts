@@ -2,6 +2,7 @@
  * The only code that runs in a parser thread. It imports each spider module once, by path, keeps
  * it, and runs the named callback on pages sent by the pool.
  */
+import { threadId } from 'node:worker_threads';
 import { importModule } from '../load-module.js';
 import { spiderFromModule } from '../spider.js';
 import type { ParseOutcome, ParseTask } from './protocol.js';
@@ -33,8 +34,11 @@ export default async function parse(task: ParseTask): Promise<ParseOutcome> {
       items: [],
       requests: [],
       logs: [],
-      error: { code: err.code ?? 'TRAWL_ERR_SPIDER_INVALID', message: err.message },
-      threadId: 0,
+      error: {
+        code: err.code ?? 'TRAWL_ERR_SPIDER_INVALID',
+        message: err.message,
+      },
+      threadId,
       durationMs: 0,
     };
   }

@@ -80,10 +80,12 @@ export class Crawl implements AsyncIterable<Item> {
 
   /** Streams every item into the sinks (batched), closes them, and resolves with the final stats. */
   async pipeTo(...sinks: ItemSink[]): Promise<CrawlStats> {
+    const iterator = this[Symbol.asyncIterator]();
+    // A bad spider or start URL fails here, before any output file is created or truncated.
+    await this.engine.ready;
     for (const sink of sinks) await sink.open?.();
     let failure: unknown;
     try {
-      const iterator = this[Symbol.asyncIterator]();
       const batch: Item[] = [];
       const flush = async () => {
         if (batch.length === 0) return;
@@ -134,6 +136,10 @@ class Wakeup {
 class Engine {
   readonly items: Channel<Item>;
   readonly finished: Promise<CrawlStats>;
+  /** Settles once the spider is loaded, options resolved and start requests seeded. */
+  readonly ready: Promise<void>;
+  private resolveReady!: () => void;
+  private rejectReady!: (error: unknown) => void;
   private resolveFinished!: (stats: CrawlStats) => void;
   private rejectFinished!: (error: unknown) => void;
   private readonly controller = new AbortController();
@@ -165,8 +171,13 @@ class Engine {
       this.resolveFinished = resolve;
       this.rejectFinished = reject;
     });
-    // Callers that only iterate should not see an unhandled rejection from this promise.
+    this.ready = new Promise((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    // Callers that only iterate should not see an unhandled rejection from these promises.
     this.finished.catch(() => undefined);
+    this.ready.catch(() => undefined);
   }
 
   start(): void {
@@ -190,7 +201,10 @@ class Engine {
     let timeLimit: NodeJS.Timeout | undefined;
     const onUserAbort = () => this.abort();
     try {
-      await this.setup();
+      await this.setup().then(this.resolveReady, (error) => {
+        this.rejectReady(error);
+        throw error;
+      });
       this.userOptions.signal?.addEventListener('abort', onUserAbort, { once: true });
       if (this.userOptions.signal?.aborted) this.abort();
       if (Number.isFinite(this.options.timeLimitMs))

@@ -1,0 +1,137 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DemoSite, startDemoSite } from '../src/index.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const cli = join(root, 'dist/cli/main.js');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function trawl(args: string[], timeoutMs = 60_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function expectUsageError(run: Run, pattern: RegExp): void {
+  expect(run.code).toBe(2);
+  const lines = run.stderr.trim().split('\n');
+  expect(lines, run.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+  expect(run.stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('trawl crawl usage errors', () => {
+  it('a missing spider file', async () => {
+    expectUsageError(await trawl(['crawl', 'spiders/nope.ts']), /spider module not found: spiders\/nope\.ts/);
+  });
+
+  it('a module without a spider', async () => {
+    expectUsageError(await trawl(['crawl', 'test/fixtures/not-a-spider.mjs']), /has no spider/);
+  });
+
+  it('an invalid start URL', async () => {
+    expectUsageError(
+      await trawl(['crawl', 'spiders/books.ts', '--start', 'not a url']),
+      /invalid URL "not a url"/,
+    );
+  });
+
+  it('an unknown flag', async () => {
+    expectUsageError(await trawl(['crawl', 'spiders/books.ts', '--bogus']), /unknown option '--bogus'/);
+  });
+
+  it('a flag with a bad value', async () => {
+    expectUsageError(
+      await trawl(['crawl', 'spiders/books.ts', '--concurrency', 'lots']),
+      /expected an integer >= 1/,
+    );
+  });
+
+  it('an output it cannot write', async () => {
+    expectUsageError(
+      await trawl(['crawl', 'spiders/books.ts', '-o', 'items.xlsx']),
+      /unsupported output "items\.xlsx"/,
+    );
+  });
+});
+
+describe('trawl crawl', () => {
+  let site: DemoSite;
+  let dir: string;
+  beforeAll(async () => {
+    site = await startDemoSite({ books: 100 });
+    dir = await mkdtemp(join(tmpdir(), 'trawl-cli-'));
+  });
+  afterAll(async () => {
+    await site.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes items to JSONL, prints a summary and exits 0', async () => {
+    const out = join(dir, 'books.jsonl');
+    const run = await trawl([
+      'crawl',
+      'spiders/books.ts',
+      '--start',
+      site.url,
+      '-o',
+      out,
+      '--workers',
+      '1',
+      '--no-progress',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = (await readFile(out, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(100);
+    expect(new Set(lines.map((l) => l.upc)).size).toBe(100);
+    expect(run.stderr).toMatch(/items\s+100/);
+    expect(run.stderr).toMatch(/pages\/s/);
+  });
+
+  it('stops at --max-pages and streams JSONL to stdout with -o -', async () => {
+    const run = await trawl([
+      'crawl',
+      'spiders/books.ts',
+      '--start',
+      site.url,
+      '-o',
+      '-',
+      '--max-pages',
+      '3',
+      '--no-progress',
+      '--log-level',
+      'warn',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const items = run.stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    // 3 pages: the listing and two books.
+    expect(items.length).toBe(2);
+    expect(run.stderr).toMatch(/stop reason\s+maxPages/);
+  });
+});
