@@ -118,6 +118,20 @@ describe('ParserPool in worker threads', () => {
     expect(after.items[0]?.threadId).not.toBe(before.items[0]?.threadId);
   });
 
+  it('contains a parse that would run for minutes (parse5 on 100,000-level nesting) within the timeout', async () => {
+    const p = pool({ workers: 1, parseTimeoutMs: 3000 });
+    await p.parse(parseTask({ spiderPath: FAULTS, callback: 'thread' }));
+    const body = `<title>Deep</title>${'<div>'.repeat(100_000)}`;
+    const started = performance.now();
+    const error = await p
+      .parse(parseTask({ spiderPath: FAULTS, callback: 'unboundedParse', body }))
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(ParseTimeoutError);
+    expect(performance.now() - started).toBeLessThan(20_000);
+    const after = await p.parse(parseTask({ spiderPath: FAULTS, callback: 'parse', body }));
+    expect(after.items).toEqual([expect.objectContaining({ title: 'Deep' })]);
+  });
+
   it('does not count time spent queued behind other pages against the timeout', async () => {
     const p = pool({ workers: 1, parseTimeoutMs: 2500 });
     await p.parse(parseTask({ spiderPath: FAULTS, callback: 'thread' }));
