@@ -125,6 +125,7 @@ async function poolRun(workers) {
     await Promise.all(Array.from({ length: workers * 3 }, (_, i) => pool.parse(task(i))));
     let next = 0;
     let items = 0;
+    const inCallbackMs = new Map();
     const started = performance.now();
     const cpuBefore = process.cpuUsage();
     const lane = async () => {
@@ -132,6 +133,7 @@ async function poolRun(workers) {
         const outcome = await pool.parse(task(next++));
         if (outcome.error) throw new Error(outcome.error.message);
         items += outcome.items.length;
+        inCallbackMs.set(outcome.threadId, (inCallbackMs.get(outcome.threadId) ?? 0) + outcome.durationMs);
       }
     };
     await Promise.all(Array.from({ length: workers * 2 }, lane));
@@ -143,6 +145,11 @@ async function poolRun(workers) {
       itemsPerPage: items / POOL_PAGES,
       // CPU time of the whole process (all threads) per page: the cost of a page, whatever the contention.
       cpuMsPerPage: (cpu.user + cpu.system) / 1000 / POOL_PAGES,
+      // Share of the wall time each worker spent inside a page: near 1 means the pool kept it fed.
+      fed:
+        inCallbackMs.size < workers
+          ? 0
+          : Math.min(...[...inCallbackMs.values()].map((msIn) => msIn / (seconds * 1000))),
     };
   } finally {
     await pool.close();
@@ -202,7 +209,7 @@ console.log(
 
 console.log('\n2. pool throughput, no fetching');
 console.log(
-  'round  1 worker p/s  2 workers p/s  speedup  cpu control  cpu ms/page (1 / 2 workers)  cores busy (1 / 2)',
+  'round  1 worker p/s  2 workers p/s  speedup  cpu control  cpu ms/page (1 / 2 workers)  cores busy (1 / 2)  workers fed (2)',
 );
 const speedups = [];
 const controls = [];
@@ -213,7 +220,7 @@ for (let round = 1; round <= ROUNDS; round++) {
   speedups.push(two.pagesPerSecond / one.pagesPerSecond);
   controls.push(control);
   console.log(
-    `${String(round).padEnd(7)}${fmt(one.pagesPerSecond).padEnd(14)}${fmt(two.pagesPerSecond).padEnd(15)}${`${fmt(speedups.at(-1), 2)}x`.padEnd(9)}${`${fmt(control, 2)}x`.padEnd(13)}${`${fmt(one.cpuMsPerPage, 0)} / ${fmt(two.cpuMsPerPage, 0)}`.padEnd(29)}${fmt(cores(one), 2)} / ${fmt(cores(two), 2)}`,
+    `${String(round).padEnd(7)}${fmt(one.pagesPerSecond).padEnd(14)}${fmt(two.pagesPerSecond).padEnd(15)}${`${fmt(speedups.at(-1), 2)}x`.padEnd(9)}${`${fmt(control, 2)}x`.padEnd(13)}${`${fmt(one.cpuMsPerPage, 0)} / ${fmt(two.cpuMsPerPage, 0)}`.padEnd(29)}${`${fmt(cores(one), 2)} / ${fmt(cores(two), 2)}`.padEnd(20)}${fmt(two.fed, 2)}`,
   );
 }
 const range = (xs) =>
