@@ -118,7 +118,8 @@ export type Pattern = string | RegExp;
 /**
  * Declarative link following, like Scrapy's CrawlSpider rules and Crawlee's enqueueLinks. Rules run
  * in the worker after the callback of pages whose callback is `parse` (start pages) or the callback
- * of a rule with `follow`. Each link goes to the first rule that matches it.
+ * of a rule with `follow`, even when that callback threw. Each link goes to the first rule that
+ * matches it. A spider made only of rules needs no `parse`: its pages are handled by the rules.
  *
  * Patterns: a RegExp is tested against the absolute URL (unanchored). A string is a glob matched
  * against the whole URL, or against the path when it starts with `/` (plus the query when the glob
@@ -134,7 +135,10 @@ export interface LinkRule<C extends string = string> {
   selector?: string;
   /** Callback for matched pages. @default 'parse' */
   callback?: C;
-  /** Apply the rules again on the matched pages. @default true when no callback is given, else false */
+  /**
+   * Apply the rules again on the matched pages (`parse` pages always get them).
+   * @default true when no callback is given, else false
+   */
   follow?: boolean;
   /** User data for the requests this rule makes. */
   userData?: Record<string, unknown>;

@@ -12,7 +12,6 @@
  */
 import { createRequire } from 'node:module';
 import type { CheerioAPI } from 'cheerio';
-import type { Document } from 'domhandler';
 import type * as Htmlparser2 from 'htmlparser2';
 
 /** Depth at which further elements are added as siblings instead of children. */
@@ -98,6 +97,6 @@ export function loadMarkup(text: string, xml = false): LoadedMarkup {
     }
   }
   parser.end();
-  const $ = load(handler.root as Document, xml ? { xml: { xmlMode: true } } : null);
+  const $ = load(handler.root, xml ? { xml: { xmlMode: true } } : null);
   return truncatedAt === undefined ? { $ } : { $, truncatedAt };
 }
