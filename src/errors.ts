@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'TRAWL_ERR_WORKER'
   | 'TRAWL_ERR_ITEM'
   | 'TRAWL_ERR_SINK'
+  | 'TRAWL_ERR_JOB_DIR'
   | 'TRAWL_ERR_ABORTED';
 
 export interface TrawlErrorOptions {
@@ -185,6 +186,13 @@ export class ItemError extends TrawlError {
 export class SinkError extends TrawlError {
   constructor(message: string, options?: TrawlErrorOptions) {
     super('TRAWL_ERR_SINK', message, options);
+  }
+}
+
+/** The job directory cannot be read or written; the crawl stops rather than lose its state. */
+export class JobDirError extends TrawlError {
+  constructor(message: string, options?: TrawlErrorOptions) {
+    super('TRAWL_ERR_JOB_DIR', message, options);
   }
 }
 

@@ -12,6 +12,7 @@ export {
   HttpStatusError,
   InvalidUrlError,
   ItemError,
+  JobDirError,
   NetworkError,
   OptionError,
   ParseTimeoutError,
@@ -37,6 +38,7 @@ export {
 export { type Crawl, crawl, type SpiderSource } from './pipeline/engine.js';
 export type { CrawlEventMap, CrawlEvents, LogEvent } from './pipeline/events.js';
 export { canonicalUrl, fingerprint } from './pipeline/fingerprint.js';
+export { jobExists } from './pipeline/job-dir.js';
 export type { CrawlStats, StopReason } from './pipeline/stats.js';
 export {
   type Callback,

@@ -75,6 +75,11 @@ export interface CrawlOptions extends CrawlSettings {
   itemBuffer?: number;
   /** Stops the crawl when aborted. */
   signal?: AbortSignal;
+  /**
+   * Directory where the frontier and the seen set are kept as the crawl runs; a crawl started with
+   * the same directory resumes. Nothing is written to disk unless this is set. @default undefined
+   */
+  jobDir?: string;
 }
 
 export interface ResolvedOptions {
@@ -99,6 +104,7 @@ export interface ResolvedOptions {
   workerHeapMb: number | undefined;
   itemBuffer: number;
   signal: AbortSignal | undefined;
+  jobDir: string | undefined;
 }
 
 export const DEFAULT_USER_AGENT = 'trawl/0.1 (+https://www.npmjs.com/package/trawl)';
@@ -146,6 +152,7 @@ const KNOWN_KEYS = new Set([
   'workerHeapMb',
   'itemBuffer',
   'signal',
+  'jobDir',
 ]);
 
 /**
@@ -195,6 +202,7 @@ export function resolveOptions(settings: CrawlSettings = {}, options: CrawlOptio
       options.workerHeapMb === undefined ? undefined : positiveInt('workerHeapMb', options.workerHeapMb),
     itemBuffer: positiveInt('itemBuffer', options.itemBuffer ?? DEFAULTS.itemBuffer),
     signal: options.signal,
+    jobDir: options.jobDir === undefined ? undefined : nonEmptyString('jobDir', options.jobDir),
   };
   return resolved;
 }

@@ -22,6 +22,8 @@ interface CrawlFlags {
   perHostDelay?: number;
   maxPages?: number;
   maxDepth?: number;
+  maxItems?: number;
+  timeLimit?: number;
   workers?: number;
   jobDir?: string;
   failures?: string;
@@ -42,6 +44,9 @@ function crawlOptions(flags: CrawlFlags): CrawlOptions {
     ...(Object.keys(perHost).length ? { perHost } : {}),
     ...(flags.maxPages !== undefined ? { maxPages: flags.maxPages } : {}),
     ...(flags.maxDepth !== undefined ? { maxDepth: flags.maxDepth } : {}),
+    ...(flags.maxItems !== undefined ? { maxItems: flags.maxItems } : {}),
+    ...(flags.timeLimit !== undefined ? { timeLimitMs: flags.timeLimit } : {}),
+    ...(flags.jobDir !== undefined ? { jobDir: flags.jobDir } : {}),
     ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
   };
 }
@@ -53,6 +58,8 @@ function addCrawlFlags(command: Command): Command {
     .option('--per-host-delay <ms>', 'smallest gap between request starts per origin', intArg(0))
     .option('--max-pages <n>', 'stop after this many pages', intArg(1))
     .option('--max-depth <n>', 'ignore links deeper than this (start URLs are depth 0)', intArg(0))
+    .option('--max-items <n>', 'stop after this many items', intArg(1))
+    .option('--time-limit <ms>', 'stop scheduling after this many milliseconds', intArg(1))
     .option('--workers <n>', 'parser threads (0 = parse on the main thread)', intArg(0))
     .option('--failures <file>', 'write failed requests as JSONL {url, status?, error, attempts, callback}')
     .option('--stats-file <file>', 'write the final stats as JSON')
@@ -84,11 +91,11 @@ export function buildProgram(): Command {
       .option('--redis <url>', 'share the frontier through Redis (distributed crawl)')
       .option('--crawl-id <name>', 'name of the distributed crawl in Redis'),
   ).action(async (spider: string, flags: CrawlFlags) => {
-    if (flags.jobDir || flags.redis || flags.crawlId)
+    if (flags.redis || flags.crawlId)
       throw new CommanderError(
         EXIT.usage,
         'trawl.unsupported',
-        'error: --job-dir, --redis and --crawl-id are not available in this build yet',
+        'error: --redis and --crawl-id are not available in this build yet',
       );
     process.exitCode = await runCrawl({
       spider,

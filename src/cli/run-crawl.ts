@@ -7,6 +7,7 @@ import {
   crawl,
   type FailureRecord,
   InvalidUrlError,
+  jobExists,
   OptionError,
   type RequestInit,
   SpiderInvalidError,
@@ -31,6 +32,9 @@ export interface RunCrawlOptions {
 
 export const EXIT = { ok: 0, fatal: 1, usage: 2, interrupted: 130 } as const;
 
+/** After the first SIGINT/SIGTERM, in-flight work gets this long before it is cancelled. */
+const SHUTDOWN_DEADLINE_MS = 10_000;
+
 const USAGE_ERRORS = [UsageError, OptionError, InvalidUrlError, SpiderNotFoundError, SpiderInvalidError];
 
 export function isUsageError(error: unknown): boolean {
@@ -44,10 +48,12 @@ export async function runCrawl(options: RunCrawlOptions): Promise<number> {
     ...(options.start ?? []),
     ...(options.startFile ? await readStartFile(options.startFile) : []),
   ];
-  const sinks = options.outputs.map(sinkFromUri);
+  // Resuming a job continues its outputs: items already written stay, new ones are appended.
+  const resuming = options.crawl.jobDir !== undefined && jobExists(options.crawl.jobDir);
+  const sinks = options.outputs.map((uri) => sinkFromUri(uri, { append: resuming }));
   const job = crawl(options.spider, { ...options.crawl, ...(start.length ? { start } : {}) });
 
-  const failures = options.failures ? await openFailures(options.failures) : undefined;
+  const failures = options.failures ? await openFailures(options.failures, resuming) : undefined;
   job.events.on('failure', (f) => {
     log.warn(
       { url: f.url, status: f.status, error: f.error.code, callback: f.callback, attempts: f.attempts },
@@ -68,8 +74,8 @@ export async function runCrawl(options: RunCrawlOptions): Promise<number> {
     }
     interrupted = true;
     process.stderr.write('\ninterrupt: finishing in-flight work (press Ctrl-C again to exit now)\n');
-    job.stop('aborted');
-    setTimeout(() => job.abort(), 10_000).unref();
+    job.stop('interrupted');
+    setTimeout(() => job.abort(), SHUTDOWN_DEADLINE_MS).unref();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -77,7 +83,7 @@ export async function runCrawl(options: RunCrawlOptions): Promise<number> {
   const progress = options.progress ? new Progress(job.stats) : undefined;
   progress?.start();
   job.events.once('request', () =>
-    log.info({ spider: options.spider, outputs: options.outputs }, 'crawl started'),
+    log.info({ spider: options.spider, outputs: options.outputs, resuming }, 'crawl started'),
   );
   try {
     const stats = await job.pipeTo(...sinks);
@@ -134,9 +140,9 @@ async function readStartFile(path: string): Promise<Array<string | RequestInit>>
   return out;
 }
 
-async function openFailures(path: string) {
+async function openFailures(path: string, append: boolean) {
   await mkdir(dirname(path), { recursive: true });
-  const stream = createWriteStream(path, { flags: 'w' });
+  const stream = createWriteStream(path, { flags: append ? 'a' : 'w' });
   await once(stream, 'open');
   return {
     write(f: FailureRecord) {

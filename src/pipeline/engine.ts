@@ -25,7 +25,8 @@ import type { CrawlRequest, FailureRecord, FetchedResponse, Item, RequestInit } 
 import { Channel } from './channel.js';
 import { CrawlEvents } from './events.js';
 import { Frontier } from './frontier.js';
-import { type CrawlStats, countError, countStatus, newStats, type StopReason } from './stats.js';
+import { JobDir } from './job-dir.js';
+import { type CrawlStats, countError, countStatus, newStats, type StopReason, updateRates } from './stats.js';
 
 /** A spider module path, or an inline spider object (parsed on the main thread). */
 export type SpiderSource = string | Spider;
@@ -63,51 +64,78 @@ export class Crawl implements AsyncIterable<Item> {
     this.engine.abort();
   }
 
+  /**
+   * Items as they are parsed. An item counts as handled (for a job directory) once the loop asks
+   * for the next one; breaking out of the loop stops the crawl and releases every resource.
+   */
   [Symbol.asyncIterator](): AsyncIterator<Item> {
-    if (this.started) throw new TrawlError('TRAWL_ERR_USAGE', 'a crawl can be iterated only once');
-    this.started = true;
-    this.engine.start();
-    const items = this.engine.items;
+    this.begin();
+    const engine = this.engine;
+    let taken = 0;
     return {
-      next: () => items.next(),
+      next: async () => {
+        if (taken) engine.ack(taken);
+        taken = 0;
+        try {
+          const result = await engine.items.next();
+          if (result.done) engine.consumerDone();
+          else taken = 1;
+          return result;
+        } catch (error) {
+          engine.consumerDone();
+          throw error;
+        }
+      },
       return: async () => {
-        this.engine.abort();
-        await this.engine.finished.catch(() => undefined);
+        engine.abort();
+        await engine.finished.catch(() => undefined);
         return { value: undefined, done: true };
       },
     };
   }
 
-  /** Streams every item into the sinks (batched), closes them, and resolves with the final stats. */
+  /**
+   * Streams every item into the sinks (batched), closes them, and resolves with the final stats.
+   * A page counts as done only once every sink's `write` of its items has resolved.
+   */
   async pipeTo(...sinks: ItemSink[]): Promise<CrawlStats> {
-    const iterator = this[Symbol.asyncIterator]();
+    this.begin();
+    const engine = this.engine;
     // A bad spider or start URL fails here, before any output file is created or truncated.
-    await this.engine.ready;
-    for (const sink of sinks) await sink.open?.();
+    await engine.ready;
     let failure: unknown;
     try {
+      for (const sink of sinks) await sink.open?.(engine.signal);
       const batch: Item[] = [];
       const flush = async () => {
         if (batch.length === 0) return;
         const items = batch.splice(0, batch.length);
-        for (const sink of sinks) await sink.write(items);
+        for (const sink of sinks) await sink.write(items, engine.signal);
+        engine.ack(items.length);
       };
       for (;;) {
-        const { value, done } = await iterator.next();
+        const { value, done } = await engine.items.next();
         if (done) break;
         batch.push(value);
-        if (batch.length >= SINK_BATCH || this.engine.items.size === 0) await flush();
+        if (batch.length >= SINK_BATCH || engine.items.size === 0) await flush();
       }
       await flush();
     } catch (error) {
       failure = error;
-      this.engine.abort();
+      engine.abort();
     } finally {
-      for (const sink of sinks) await sink.close();
+      engine.consumerDone();
+      for (const sink of sinks) await sink.close().catch((error) => (failure ??= error));
     }
-    const stats = await this.engine.finished;
+    const stats = await engine.finished;
     if (failure) throw failure;
     return stats;
+  }
+
+  private begin(): void {
+    if (this.started) throw new TrawlError('TRAWL_ERR_USAGE', 'a crawl can be iterated only once');
+    this.started = true;
+    this.engine.start();
   }
 }
 
@@ -159,6 +187,18 @@ class Engine {
   private readonly tasks = new Set<Promise<void>>();
   private firstAttempts = 0;
   private startedMs = 0;
+  private jobDir: JobDir | undefined;
+  /** Requests taken from the frontier and not yet done: fetching, parsing, or items not yet durable. */
+  private readonly active = new Set<CrawlRequest>();
+  /** Items pushed to the item stream so far, and how many of them the consumer has handled. */
+  private pushed = 0;
+  private acked = 0;
+  /** Pages waiting for their items to be handled; `mark` is `pushed` after their last item. */
+  private awaiting: Array<{ request: CrawlRequest; mark: number }> = [];
+  private awaitingHead = 0;
+  private droppedForDepth = false;
+  private readonly consumerFinished: Promise<void>;
+  private resolveConsumer!: () => void;
 
   constructor(
     private readonly source: SpiderSource,
@@ -178,6 +218,27 @@ class Engine {
     // Callers that only iterate should not see an unhandled rejection from these promises.
     this.finished.catch(() => undefined);
     this.ready.catch(() => undefined);
+    this.consumerFinished = new Promise((resolve) => {
+      this.resolveConsumer = resolve;
+    });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** The consumer will take no more items (stream ended, loop left, or sinks closed). */
+  consumerDone(): void {
+    this.resolveConsumer();
+  }
+
+  /**
+   * The consumer has handled `count` more items (a sink write resolved, or the loop moved on).
+   * Pages whose items are all handled are done: with a job directory they are marked so on disk.
+   */
+  ack(count: number): void {
+    this.acked += count;
+    this.settleAwaiting();
   }
 
   start(): void {
@@ -194,6 +255,7 @@ class Engine {
     this.controller.abort(new AbortedError());
     this.items.close();
     this.releaseParseWaiters();
+    this.resolveConsumer();
   }
 
   private async run(): Promise<void> {
@@ -219,14 +281,28 @@ class Engine {
       this.userOptions.signal?.removeEventListener('abort', onUserAbort);
       await Promise.allSettled([...this.tasks]);
       await Promise.allSettled([this.pool?.close(), this.fetcher?.close()]);
-      this.stats.finishedAt = new Date().toISOString();
-      this.updateGauges();
-      this.stats.stopReason ??= this.stopReason ?? 'finished';
       if (fatal) {
         this.items.fail(fatal);
-        this.rejectFinished(fatal);
+        this.resolveConsumer();
       } else {
         this.items.close();
+      }
+      // Pages are done only once the consumer has handled their items, so the job log closes last.
+      await this.consumerFinished;
+      if (this.jobDir) {
+        try {
+          await this.jobDir.close();
+        } catch (error) {
+          fatal ??= error;
+        }
+      }
+      this.stats.finishedAt = new Date().toISOString();
+      this.updateGauges();
+      this.stats.stopReason ??=
+        this.stopReason ?? (this.droppedForDepth && !fatal ? 'maxDepth' : fatal ? 'error' : 'finished');
+      if (fatal) {
+        this.rejectFinished(fatal);
+      } else {
         this.events.emit('finished', this.stats);
         this.resolveFinished(this.stats);
       }
@@ -248,10 +324,25 @@ class Engine {
       ? undefined
       : new Set(this.options.allowedHosts ?? seeds.map((s) => new URL(s.url).hostname.toLowerCase()));
     this.frontier = new Frontier({ maxDepth: this.options.maxDepth, allowedHosts: allowed });
+    if (this.options.jobDir) {
+      this.jobDir = new JobDir(this.options.jobDir);
+      const restored = await this.jobDir.open();
+      for (const fp of restored.seenFingerprints) this.frontier.markSeen(fp);
+      for (const key of restored.seenKeys) this.frontier.markSeenKey(key);
+      for (const request of restored.pending) this.frontier.requeue(request);
+      this.stats.restored = restored.pending.length;
+    }
+    // On resume the seeds are deduped against the restored seen set, as Scrapy's JOBDIR does.
     for (const seed of seeds) {
       const added = this.frontier.add(seed);
       if (added === 'invalid') throw new InvalidUrlError(seed.url);
+      if (typeof added !== 'string') this.jobDir?.queued(added);
     }
+    this.stats.bounds = {
+      inFlight: this.options.concurrency,
+      parseBacklog: 0,
+      itemBacklog: this.items.capacity,
+    };
     this.hostLimits = new HostLimits(this.options.perHost, this.options.hosts);
     this.fetcher = new Fetcher({
       userAgent: this.options.userAgent,
@@ -275,6 +366,7 @@ class Engine {
         this.events.emit('log', { level: 'error', message: `parser worker failed: ${error.message}` }),
     });
     this.parseCapacity = this.pool.size * PARSE_QUEUE_PER_WORKER;
+    this.stats.bounds.parseBacklog = this.parseCapacity;
   }
 
   private async startRequests(): Promise<RequestInit[]> {
@@ -319,6 +411,7 @@ class Engine {
           }
           this.firstAttempts++;
         }
+        this.events.emit('scheduled', request);
         this.launch(request);
       }
       this.updateGauges();
@@ -328,6 +421,7 @@ class Engine {
   }
 
   private launch(request: CrawlRequest): void {
+    this.active.add(request);
     const task = this.process(request).catch((error) => {
       // process() records its own failures; anything here is a bug in a stage, kept visible.
       this.recordFailure(request, error, 'fetch');
@@ -373,13 +467,14 @@ class Engine {
     this.fetching--;
     this.wakeup.notify();
     if (!gotSlot) return;
-    let outcome: ParseOutcome | undefined;
+    // The slot is held until the page's items are in the item stream, so pages waiting on a slow
+    // consumer count against the same bound as pages waiting to be parsed.
     try {
-      outcome = await this.parse(request, response, signal);
+      const outcome = await this.parse(request, response, signal);
+      if (outcome) await this.deliver(request, outcome);
     } finally {
       this.releaseParseSlot();
     }
-    if (outcome) await this.deliver(request, outcome);
   }
 
   private async parse(
@@ -446,32 +541,102 @@ class Engine {
     }
     for (const init of outcome.requests) {
       const added = this.frontier.add(init, request);
-      if (typeof added === 'string') this.stats.dropped[added]++;
+      if (typeof added === 'string') {
+        this.stats.dropped[added]++;
+        if (added === 'depth') this.droppedForDepth = true;
+      } else {
+        this.jobDir?.queued(added);
+      }
     }
     for (const item of outcome.items) {
       if (this.stats.items >= this.options.maxItems) {
         this.stop('maxItems');
         break;
       }
-      if (!(await this.items.push(item))) break;
+      // Stream closed by an abort: the page stays not-done, so a job directory fetches it again.
+      if (!(await this.items.push(item))) return;
+      this.pushed++;
       this.stats.items++;
+      const g = this.stats.gauges;
+      g.maxItemBacklog = Math.max(g.maxItemBacklog, this.items.size);
       this.events.emit('item', item);
       if (this.stats.items >= this.options.maxItems) this.stop('maxItems');
     }
+    this.complete(request);
     this.wakeup.notify();
+  }
+
+  /** The request needs nothing more from the crawl; it is done once the items before it are handled. */
+  private complete(request: CrawlRequest): void {
+    this.awaiting.push({ request, mark: this.pushed });
+    this.settleAwaiting();
+  }
+
+  private settleAwaiting(): void {
+    const done: string[] = [];
+    while (this.awaitingHead < this.awaiting.length) {
+      const next = this.awaiting[this.awaitingHead]!;
+      if (next.mark > this.acked) break;
+      this.awaitingHead++;
+      this.active.delete(next.request);
+      done.push(next.request.fingerprint);
+    }
+    if (this.awaitingHead > 1024 && this.awaitingHead * 2 > this.awaiting.length) {
+      this.awaiting = this.awaiting.slice(this.awaitingHead);
+      this.awaitingHead = 0;
+    }
+    if (done.length === 0 || !this.jobDir) return;
+    const jobDir = this.jobDir;
+    jobDir
+      .done(done)
+      .then(() =>
+        jobDir.maybeCompact({
+          pending: () => this.pendingRequests(),
+          seenKeys: () => this.frontier.seenKeys(),
+        }),
+      )
+      .catch((error) => this.jobDirFailed(error));
+  }
+
+  /** Everything not yet done, for compacting the job log. */
+  private *pendingRequests(): Iterable<CrawlRequest> {
+    yield* this.frontier.drain();
+    yield* this.active;
+  }
+
+  private jobDirFailed(error: unknown): void {
+    if (this.controller.signal.aborted) return;
+    // Going on without the log would break the resume promise, so the crawl ends with the error.
+    this.stats.stopReason = 'error';
+    this.events.emit('failure', {
+      url: this.options.jobDir ?? '',
+      error: errorRecord(error),
+      attempts: 0,
+      callback: '',
+      stage: 'item',
+      depth: 0,
+    });
+    this.abort();
   }
 
   private fetchFailed(request: CrawlRequest, error: unknown): void {
     if (this.controller.signal.aborted) return;
-    if (isRetryable(error) && request.attempts <= this.options.retries && !this.stopReason) {
+    if (error instanceof HttpStatusError) countStatus(this.stats, error.status);
+    if (isRetryable(error) && request.attempts <= this.options.retries && this.stopReason) {
+      // Stopping: the retry is not attempted now, but it stays queued (and pending in a job dir).
+      this.active.delete(request);
+      this.frontier.requeue(request);
+      return;
+    }
+    if (isRetryable(error) && request.attempts <= this.options.retries) {
       const delayMs = retryDelayMs(request.attempts, error);
       request.notBefore = Date.now() + delayMs;
       this.stats.retries++;
       this.events.emit('retry', { request, error: errorRecord(error), delayMs });
+      this.active.delete(request);
       this.frontier.requeue(request);
       return;
     }
-    if (error instanceof HttpStatusError) countStatus(this.stats, error.status);
     this.recordFailure(request, error, 'fetch');
   }
 
@@ -489,6 +654,7 @@ class Engine {
     this.stats.failed++;
     countError(this.stats, record.code);
     this.events.emit('failure', failure);
+    this.complete(request);
   }
 
   private acquireParseSlot(): Promise<boolean> {
@@ -524,8 +690,6 @@ class Engine {
     g.parseBacklog = this.parseSlots;
     g.itemBacklog = this.items.size;
     g.maxItemBacklog = Math.max(g.maxItemBacklog, g.itemBacklog);
-    this.stats.elapsedMs = Math.round(performance.now() - this.startedMs);
-    this.stats.pagesPerSecond =
-      this.stats.elapsedMs > 0 ? (this.stats.pages * 1000) / this.stats.elapsedMs : 0;
+    updateRates(this.stats, performance.now() - this.startedMs);
   }
 }

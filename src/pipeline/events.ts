@@ -11,10 +11,14 @@ export interface LogEvent {
 
 /** What a crawl reports as it runs. The library never logs; the CLI turns these into logs. */
 export interface CrawlEventMap {
+  /** Taken from the frontier to be fetched. */
+  scheduled: [request: CrawlRequest];
+  /** A fetch attempt starts (again for each retry). */
   request: [request: CrawlRequest];
   response: [info: { url: string; status: number; bytes: number; elapsedMs: number; request: CrawlRequest }];
   retry: [info: { request: CrawlRequest; error: { code: string; message: string }; delayMs: number }];
   item: [item: Item];
+  /** A request ended as failed (it will not be tried again in this crawl). */
   failure: [failure: FailureRecord];
   log: [event: LogEvent];
   finished: [stats: CrawlStats];

@@ -1,6 +1,7 @@
 import { InvalidUrlError } from '../errors.js';
 import type { CrawlRequest, HttpMethod, RequestInit } from '../types.js';
 import { canonicalUrl, fingerprint } from './fingerprint.js';
+import { SeenSet } from './seen-set.js';
 
 /** Answers whether an origin may start a request now (0) or in how many ms (Infinity = when one ends). */
 export interface HostGate {
@@ -18,12 +19,28 @@ export interface FrontierPolicy {
 export type NextPick = { request: CrawlRequest } | { waitMs: number } | undefined;
 
 /**
+ * A queued request. Most requests are a plain GET with default options, so only what varies is
+ * kept (about 80 bytes plus the URL); anything unusual keeps its whole `CrawlRequest` in `full`.
+ */
+interface Entry {
+  seq: number;
+  priority: number;
+  depth: number;
+  url: string;
+  callback: string;
+  referrer: string | undefined;
+  full: CrawlRequest | undefined;
+}
+
+/**
  * Requests waiting to be fetched: deduped by fingerprint, kept in one priority queue per origin so
- * the scheduler can always take work from a host that has capacity.
+ * the scheduler can always take work from a host that has capacity. Retries waiting out a backoff
+ * sit in a separate time-ordered heap, so they never block the other requests of their host.
  */
 export class Frontier {
-  private readonly seen = new Set<string>();
-  private readonly queues = new Map<string, RequestHeap>();
+  private readonly seen = new SeenSet();
+  private readonly queues = new Map<string, Heap<Entry>>();
+  private readonly delayed = new Heap<CrawlRequest>((a, b) => (a.notBefore ?? 0) < (b.notBefore ?? 0));
   /** Origins with queued requests, visited round-robin for fairness. */
   private origins: string[] = [];
   private cursor = 0;
@@ -32,8 +49,9 @@ export class Frontier {
 
   constructor(private readonly policy: FrontierPolicy) {}
 
+  /** Requests queued, including retries waiting out their backoff. */
   get pending(): number {
-    return this.count;
+    return this.count + this.delayed.size;
   }
 
   get seenCount(): number {
@@ -58,10 +76,7 @@ export class Frontier {
       return 'offsite';
     const method = (init.method ?? 'GET').toUpperCase() as HttpMethod;
     const fp = fingerprint(url, method, init.body);
-    if (!init.dontFilter) {
-      if (this.seen.has(fp)) return 'duplicate';
-      this.seen.add(fp);
-    }
+    if (!init.dontFilter && !this.seen.add(fp)) return 'duplicate';
     const request: CrawlRequest = {
       url,
       method,
@@ -81,9 +96,10 @@ export class Frontier {
     return request;
   }
 
-  /** Puts a request back (a retry); it is not deduped again. */
+  /** Puts a request back (a retry, or one restored from a job directory); it is not deduped again. */
   requeue(request: CrawlRequest): void {
-    this.enqueue(request);
+    if (request.notBefore && request.notBefore > Date.now()) this.delayed.push(request);
+    else this.enqueue(request);
   }
 
   /** Marks a fingerprint as seen without queueing, e.g. when restoring a job. */
@@ -91,24 +107,35 @@ export class Frontier {
     this.seen.add(fp);
   }
 
+  /** Restores a seen key as written by `seenKeys()`. */
+  markSeenKey(hex: string): void {
+    this.seen.addHex(hex);
+  }
+
+  /** Every seen fingerprint as a 16-hex-digit key, for compacting a job directory. */
+  seenKeys(): Iterable<string> {
+    return this.seen.keys();
+  }
+
   /**
    * The next request from an origin that may start now, visiting origins round-robin. When none
    * may start, how long until one might; undefined when nothing is queued.
    */
   next(gate: HostGate, now = Date.now()): NextPick {
-    if (this.count === 0) return undefined;
-    let soonest = Number.POSITIVE_INFINITY;
+    this.promoteDue(now);
+    if (this.count === 0) {
+      if (this.delayed.size === 0) return undefined;
+      return { waitMs: Math.max(1, (this.delayed.peek()!.notBefore ?? now) - now) };
+    }
+    let soonest = this.delayed.size ? Math.max(1, (this.delayed.peek()!.notBefore ?? now) - now) : Infinity;
     const n = this.origins.length;
     for (let i = 0; i < n; i++) {
       const index = (this.cursor + i) % n;
       const origin = this.origins[index]!;
-      const heap = this.queues.get(origin)!;
-      const head = heap.peek()!;
-      const hostWait = gate.waitMs(origin, now);
-      const backoffWait = head.notBefore ? Math.max(0, head.notBefore - now) : 0;
-      const wait = Math.max(hostWait, backoffWait);
+      const wait = gate.waitMs(origin, now);
       if (wait === 0) {
-        heap.pop();
+        const heap = this.queues.get(origin)!;
+        const entry = heap.pop()!;
         this.count--;
         if (heap.size === 0) {
           this.queues.delete(origin);
@@ -117,50 +144,117 @@ export class Frontier {
         } else {
           this.cursor = (index + 1) % n;
         }
-        return { request: head };
+        return { request: materialize(entry) };
       }
       soonest = Math.min(soonest, wait);
     }
     return { waitMs: soonest };
   }
 
-  /** Everything still queued, for persisting on shutdown. */
+  /** Everything still queued, for persisting. */
   *drain(): Iterable<CrawlRequest> {
-    for (const heap of this.queues.values()) yield* heap.items();
+    for (const heap of this.queues.values()) for (const entry of heap.items()) yield materialize(entry);
+    yield* this.delayed.items();
+  }
+
+  private promoteDue(now: number): void {
+    while (this.delayed.size && (this.delayed.peek()!.notBefore ?? 0) <= now) {
+      this.enqueue(this.delayed.pop()!);
+    }
   }
 
   private enqueue(request: CrawlRequest): void {
-    const origin = new URL(request.url).origin;
+    const origin = originOf(request.url);
     let heap = this.queues.get(origin);
     if (!heap) {
-      heap = new RequestHeap();
+      heap = new Heap<Entry>(entryBefore);
       this.queues.set(origin, heap);
       this.origins.push(origin);
     }
-    heap.push(request, this.sequence++);
+    heap.push(compact(request, this.sequence++));
     this.count++;
   }
 }
 
-/** Max-heap on priority, FIFO among equals. */
-class RequestHeap {
-  private readonly heap: Array<{ request: CrawlRequest; seq: number }> = [];
+function originOf(url: string): string {
+  // Canonical URLs are absolute http(s): the origin ends at the first "/" after "//".
+  if (url.includes('@')) return new URL(url).origin;
+  const slash = url.indexOf('/', url.indexOf('//') + 2);
+  return slash < 0 ? url : url.slice(0, slash);
+}
+
+function isPlain(r: CrawlRequest): boolean {
+  return (
+    r.method === 'GET' &&
+    r.attempts === 0 &&
+    !r.dontFilter &&
+    !r.acceptBinary &&
+    r.headers === undefined &&
+    r.body === undefined &&
+    r.notBefore === undefined &&
+    r.parseAttempts === undefined &&
+    Object.keys(r.userData).length === 0
+  );
+}
+
+function compact(request: CrawlRequest, seq: number): Entry {
+  const plain = isPlain(request);
+  return {
+    seq,
+    priority: request.priority,
+    depth: request.depth,
+    url: request.url,
+    callback: request.callback,
+    referrer: plain ? request.referrer : undefined,
+    full: plain ? undefined : request,
+  };
+}
+
+function materialize(entry: Entry): CrawlRequest {
+  if (entry.full) return entry.full;
+  return {
+    url: entry.url,
+    method: 'GET',
+    callback: entry.callback,
+    userData: {},
+    priority: entry.priority,
+    depth: entry.depth,
+    dontFilter: false,
+    acceptBinary: false,
+    // Recomputed rather than stored: a hash on the way out is cheaper than 40 bytes per queued URL.
+    fingerprint: fingerprint(entry.url, 'GET'),
+    attempts: 0,
+    ...(entry.referrer ? { referrer: entry.referrer } : {}),
+  };
+}
+
+/** Higher priority first, FIFO among equals. */
+function entryBefore(a: Entry, b: Entry): boolean {
+  if (a.priority !== b.priority) return a.priority > b.priority;
+  return a.seq < b.seq;
+}
+
+/** A binary heap ordered by `before`. */
+class Heap<T> {
+  private readonly heap: T[] = [];
+
+  constructor(private readonly before: (a: T, b: T) => boolean) {}
 
   get size(): number {
     return this.heap.length;
   }
 
-  peek(): CrawlRequest | undefined {
-    return this.heap[0]?.request;
+  peek(): T | undefined {
+    return this.heap[0];
   }
 
-  *items(): Iterable<CrawlRequest> {
-    for (const entry of this.heap) yield entry.request;
+  items(): Iterable<T> {
+    return this.heap;
   }
 
-  push(request: CrawlRequest, seq: number): void {
+  push(value: T): void {
     const heap = this.heap;
-    heap.push({ request, seq });
+    heap.push(value);
     let i = heap.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
@@ -170,11 +264,11 @@ class RequestHeap {
     }
   }
 
-  pop(): CrawlRequest | undefined {
+  pop(): T | undefined {
     const heap = this.heap;
     const top = heap[0];
     const last = heap.pop();
-    if (heap.length > 0 && last) {
+    if (heap.length > 0 && last !== undefined) {
       heap[0] = last;
       let i = 0;
       for (;;) {
@@ -188,14 +282,6 @@ class RequestHeap {
         i = best;
       }
     }
-    return top?.request;
-  }
-
-  private before(
-    a: { request: CrawlRequest; seq: number },
-    b: { request: CrawlRequest; seq: number },
-  ): boolean {
-    if (a.request.priority !== b.request.priority) return a.request.priority > b.request.priority;
-    return a.seq < b.seq;
+    return top;
   }
 }

@@ -1,4 +1,10 @@
-export type StopReason = 'finished' | 'maxPages' | 'maxItems' | 'timeLimit' | 'aborted' | 'error';
+/**
+ * Why the crawl ended: `finished` (nothing left), `maxDepth` (nothing left within the depth limit;
+ * deeper links were dropped), `maxPages`, `maxItems`, `timeLimit`, `interrupted` (stopped by a
+ * signal, in-flight work finished), `aborted` (cancelled), `error` (a fatal error).
+ */
+export type StopReason =
+  'finished' | 'maxDepth' | 'maxPages' | 'maxItems' | 'timeLimit' | 'interrupted' | 'aborted' | 'error';
 
 /** Counters, gauges and rates of one crawl. Plain data: `JSON.stringify` gives the stats file. */
 export interface CrawlStats {
@@ -19,6 +25,10 @@ export interface CrawlStats {
   /** Bytes received on the wire. */
   bytes: number;
   dropped: { duplicate: number; depth: number; offsite: number; invalid: number };
+  /** Requests restored from a job directory at start. */
+  restored: number;
+  /** The caps on what may sit between stages; the gauges never exceed them. */
+  bounds: { inFlight: number; parseBacklog: number; itemBacklog: number };
   gauges: {
     queued: number;
     inFlight: number;
@@ -28,7 +38,15 @@ export interface CrawlStats {
     maxParseBacklog: number;
     maxItemBacklog: number;
   };
+  /** Same as `rates.pagesPerSecond`. */
   pagesPerSecond: number;
+  /** Averages over the elapsed time. */
+  rates: {
+    requestsPerSecond: number;
+    pagesPerSecond: number;
+    itemsPerSecond: number;
+    bytesPerSecond: number;
+  };
 }
 
 export function newStats(): CrawlStats {
@@ -46,6 +64,8 @@ export function newStats(): CrawlStats {
     errors: {},
     bytes: 0,
     dropped: { duplicate: 0, depth: 0, offsite: 0, invalid: 0 },
+    restored: 0,
+    bounds: { inFlight: 0, parseBacklog: 0, itemBacklog: 0 },
     gauges: {
       queued: 0,
       inFlight: 0,
@@ -56,7 +76,20 @@ export function newStats(): CrawlStats {
       maxItemBacklog: 0,
     },
     pagesPerSecond: 0,
+    rates: { requestsPerSecond: 0, pagesPerSecond: 0, itemsPerSecond: 0, bytesPerSecond: 0 },
   };
+}
+
+export function updateRates(stats: CrawlStats, elapsedMs: number): void {
+  stats.elapsedMs = Math.round(elapsedMs);
+  const per = (n: number) => (elapsedMs > 0 ? Math.round((n * 100_000) / elapsedMs) / 100 : 0);
+  stats.rates = {
+    requestsPerSecond: per(stats.requests),
+    pagesPerSecond: per(stats.pages),
+    itemsPerSecond: per(stats.items),
+    bytesPerSecond: per(stats.bytes),
+  };
+  stats.pagesPerSecond = stats.rates.pagesPerSecond;
 }
 
 export function countStatus(stats: CrawlStats, status: number): void {

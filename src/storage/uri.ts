@@ -13,7 +13,7 @@ import { StdoutSink } from './stdout.js';
  * - `sqlite://path.sqlite`, `redis://host:port`: a keyv store (`?namespace=items&key=url`)
  * - `postgres://user@host/db?table=items`: PostgreSQL, batched inserts into a jsonb column
  */
-export function sinkFromUri(uri: string): ItemSink {
+export function sinkFromUri(uri: string, options: { append?: boolean } = {}): ItemSink {
   if (uri === '-') return new StdoutSink();
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase();
   if (scheme === 'sqlite' || scheme === 'redis' || scheme === 'rediss') return keyvSink(uri, scheme);
@@ -29,7 +29,13 @@ export function sinkFromUri(uri: string): ItemSink {
     );
   const path = scheme === 'file' ? new URL(uri).pathname : uri;
   const lower = path.toLowerCase();
-  if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return new JsonlSink(path);
+  if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson'))
+    return new JsonlSink(path, { append: options.append ?? false });
+  // A JSON array or a CSV header cannot be continued by appending, so a resumed crawl needs JSONL.
+  if (options.append && (lower.endsWith('.json') || lower.endsWith('.csv')))
+    throw new UsageError(
+      `output ${JSON.stringify(uri)} cannot be appended to when resuming a job; use a .jsonl file or -`,
+    );
   if (lower.endsWith('.json')) return new JsonSink(path);
   if (lower.endsWith('.csv')) return new CsvSink(path);
   throw new UsageError(

@@ -49,3 +49,34 @@ export function htmlRoutes(routes: Record<string, string>): RequestListener {
     res.end(body);
   };
 }
+
+export interface TreeSiteOptions {
+  /** Delay before each answer. */
+  delayMs?: number;
+  /** Node ids answered with this status instead of the page (change it while the server runs). */
+  failing?: Map<number, number>;
+  /** Never answer these ids (for shutdown tests). */
+  hang?: boolean;
+}
+
+/** A binary tree of `size` HTML pages: /n/i links to /n/2i+1 and /n/2i+2; past the end is a 404. */
+export function treeSite(size: number, options: TreeSiteOptions = {}): Promise<TestServer> {
+  return startServer((req, res) => {
+    const m = /^\/n\/(\d+)$/.exec(new URL(req.url ?? '/', 'http://x').pathname);
+    const i = m ? Number(m[1]) : -1;
+    if (options.hang) return;
+    const answer = () => {
+      const failure = options.failing?.get(i);
+      if (i < 0 || i >= size || failure) {
+        res.writeHead(failure ?? 404, { 'content-type': 'text/html' }).end('<h1>no</h1>');
+        return;
+      }
+      const links = [2 * i + 1, 2 * i + 2].map((c) => `<a href="/n/${c}">${c}</a>`).join('');
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end(`<html><body><h1>${i}</h1>${links}</body></html>`);
+    };
+    if (options.delayMs) setTimeout(answer, options.delayMs);
+    else answer();
+  });
+}

@@ -1,0 +1,231 @@
+/**
+ * A job directory: the frontier and the seen set on disk, so a stopped or killed crawl resumes
+ * where it was. One append-only log, `frontier.log`, one record a line:
+ *
+ *   +{...}   a request was queued (a CrawlRequest as JSON; its fingerprint joins the seen set)
+ *   -FP      the request with fingerprint FP is done: fetched and its items durable, or failed
+ *   sKEY     a seen key (16 hex digits), written only by compaction
+ *
+ * Appending costs one write per batch whatever the frontier size; the log is rewritten (to a
+ * temporary file, then renamed over the old one) only when it has grown to several times its last
+ * compacted size, so the rewrite cost is amortised. A line cut short by a crash is ignored on load;
+ * the request it described is either still pending in an earlier line or will be found again.
+ */
+import { existsSync } from 'node:fs';
+import { type FileHandle, mkdir, open, readFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { JobDirError } from '../errors.js';
+import type { CrawlRequest } from '../types.js';
+
+const LOG = 'frontier.log';
+/** Compaction waits for the log to reach this size at least. */
+const MIN_COMPACT_BYTES = 8 * 1024 * 1024;
+/** Buffered records are written at least this often, so a crash loses little queued work. */
+const FLUSH_EVERY_MS = 500;
+
+export interface RestoredJob {
+  /** Requests queued or in flight when the job stopped, in the order they were queued. */
+  pending: CrawlRequest[];
+  /** Seen fingerprints, as fingerprints (from `+` lines) and as keys (from `s` lines). */
+  seenFingerprints: string[];
+  seenKeys: string[];
+}
+
+/** What compaction needs from the crawl: what is still to do, and every seen key. */
+export interface JobSnapshot {
+  pending(): Iterable<CrawlRequest>;
+  seenKeys(): Iterable<string>;
+}
+
+/** True when `dir` holds a job log, i.e. a crawl with this job directory would resume. */
+export function jobExists(dir: string): boolean {
+  return existsSync(join(dir, LOG));
+}
+
+export class JobDir {
+  private handle: FileHandle | undefined;
+  private buffer: string[] = [];
+  private writing: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private bytes = 0;
+  private compactAt = 0;
+  private failure: unknown;
+  private compacting = false;
+
+  /** `minCompactBytes`: the log size below which it is never compacted (tests lower it). */
+  constructor(
+    readonly dir: string,
+    private readonly minCompactBytes = MIN_COMPACT_BYTES,
+  ) {}
+
+  get path(): string {
+    return join(this.dir, LOG);
+  }
+
+  /** Reads what an earlier run left, rewrites it compacted, and opens the log for appending. */
+  async open(): Promise<RestoredJob> {
+    try {
+      await mkdir(this.dir, { recursive: true });
+      const restored = jobExists(this.dir) ? parseLog(await readFile(this.path, 'utf8')) : undefined;
+      if (restored) {
+        const keys = new Set(restored.seenKeys);
+        // Fingerprints are kept as they are (a compaction during the run turns them into keys);
+        // those of pending requests are implied by their `+` lines.
+        const queued = new Set(restored.pending.filter((r) => !r.dontFilter).map((r) => r.fingerprint));
+        const doneOnly = restored.seenFingerprints.filter((fp) => !queued.has(fp));
+        await this.rewrite(
+          snapshotLines({ pending: () => restored.pending, seenKeys: () => keys }, doneOnly),
+        );
+      }
+      this.handle = await open(this.path, 'a');
+      this.bytes = (await this.handle.stat()).size;
+      this.compactAt = Math.max(this.minCompactBytes, this.bytes * 4);
+      this.timer = setInterval(() => void this.flush().catch(() => undefined), FLUSH_EVERY_MS);
+      this.timer.unref();
+      return restored ?? { pending: [], seenFingerprints: [], seenKeys: [] };
+    } catch (error) {
+      throw new JobDirError(`cannot open job directory ${this.dir}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** Records a newly queued request; written with the next flush. */
+  queued(request: CrawlRequest): void {
+    this.buffer.push(requestLine(request));
+  }
+
+  /** Records requests as done and resolves once that (and everything queued before) is on disk. */
+  done(fingerprints: string[]): Promise<void> {
+    for (const fp of fingerprints) this.buffer.push(`-${fp}\n`);
+    return this.flush();
+  }
+
+  /** Writes buffered records; calls are serialised so records reach the file in order. */
+  flush(): Promise<void> {
+    if (this.buffer.length === 0) return this.writing;
+    const text = this.buffer.join('');
+    this.buffer = [];
+    this.writing = this.writing.then(async () => {
+      if (this.failure) throw this.failure;
+      try {
+        await this.handle!.write(text);
+        this.bytes += Buffer.byteLength(text);
+      } catch (error) {
+        this.failure = new JobDirError(`cannot write ${this.path}: ${(error as Error).message}`, {
+          cause: error,
+        });
+        throw this.failure;
+      }
+    });
+    return this.writing;
+  }
+
+  /**
+   * Compacts when the log has grown enough since the last compaction. Runs in the write chain, and
+   * the snapshot is taken in one synchronous step that also drops buffered records: everything they
+   * said is in the snapshot.
+   */
+  maybeCompact(snapshot: JobSnapshot): Promise<void> {
+    if (this.bytes < this.compactAt || !this.handle || this.compacting) return this.writing;
+    this.compacting = true;
+    this.writing = this.writing.then(async () => {
+      try {
+        const lines = snapshotLines(snapshot, []);
+        this.buffer = [];
+        await this.handle!.close();
+        this.handle = undefined;
+        await this.rewrite(lines);
+        this.handle = await open(this.path, 'a');
+        this.bytes = (await this.handle.stat()).size;
+        this.compactAt = Math.max(this.minCompactBytes, this.bytes * 4);
+      } finally {
+        this.compacting = false;
+      }
+    });
+    return this.writing;
+  }
+
+  /** Flushes and releases the file; the log stays for the next run. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    try {
+      await this.flush();
+    } finally {
+      await this.handle?.close();
+      this.handle = undefined;
+    }
+  }
+
+  private async rewrite(lines: string[]): Promise<void> {
+    const tmp = `${this.path}.tmp`;
+    const out = await open(tmp, 'w');
+    try {
+      for (let i = 0; i < lines.length; i += 4096) await out.write(lines.slice(i, i + 4096).join(''));
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+    await rename(tmp, this.path);
+  }
+}
+
+function snapshotLines(snapshot: JobSnapshot, fingerprints: string[]): string[] {
+  const lines: string[] = [];
+  for (const key of snapshot.seenKeys()) lines.push(`s${key}\n`);
+  for (const fp of fingerprints) lines.push(`s${fp}\n`);
+  for (const request of snapshot.pending()) lines.push(requestLine(request));
+  return lines;
+}
+
+function requestLine(request: CrawlRequest): string {
+  // Attempts start afresh on resume; a backoff deadline from a dead process means nothing.
+  const { notBefore: _notBefore, ...record } = request;
+  return `+${JSON.stringify({ ...record, attempts: 0 })}\n`;
+}
+
+/** Replays a log: pending = queued minus done (as a multiset, for `dontFilter` repeats). */
+function parseLog(text: string): RestoredJob {
+  const pending = new Map<string, CrawlRequest[]>();
+  const order: CrawlRequest[] = [];
+  const seenFingerprints: string[] = [];
+  const seenKeys: string[] = [];
+  const finished = new Set<CrawlRequest>();
+  const queuedOnce = new Set<string>();
+  for (const line of text.split('\n')) {
+    const kind = line[0];
+    if (kind === '+') {
+      let request: CrawlRequest;
+      try {
+        request = JSON.parse(line.slice(1));
+      } catch {
+        continue; // a line cut short by a crash
+      }
+      if (typeof request?.url !== 'string' || typeof request.fingerprint !== 'string') continue;
+      if (!request.dontFilter) {
+        // A request queued again around a compaction appears twice; one copy is enough.
+        if (queuedOnce.has(request.fingerprint)) continue;
+        queuedOnce.add(request.fingerprint);
+        seenFingerprints.push(request.fingerprint);
+      }
+      const list = pending.get(request.fingerprint);
+      if (list) list.push(request);
+      else pending.set(request.fingerprint, [request]);
+      order.push(request);
+    } else if (kind === '-') {
+      const done = pending.get(line.slice(1))?.shift();
+      if (done) finished.add(done);
+    } else if (kind === 's') {
+      const value = line.slice(1);
+      // Keys are 16 hex digits; a fingerprint kept from an earlier resume is 22 base64url chars.
+      if (/^[0-9a-f]{16}$/.test(value)) seenKeys.push(value);
+      else if (value.length >= 11) seenFingerprints.push(value);
+    }
+  }
+  return {
+    pending: order.filter((r) => !finished.has(r)),
+    seenFingerprints: [...new Set(seenFingerprints)],
+    seenKeys: [...new Set(seenKeys)],
+  };
+}
