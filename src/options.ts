@@ -139,6 +139,8 @@ export interface CrawlOptions extends CrawlSettings {
   start?: Array<string | RequestInit>;
   /** Parser worker threads; 0 parses on the main thread. @default min(cores, 4) */
   workers?: number;
+  /** Heap cap per parser worker in MB; a worker over it is stopped and its page retried once. @default Node's */
+  workerHeapMb?: number;
   /** Parsed items held before the consumer takes them. @default 1000 */
   itemBuffer?: number;
   /** Stops the crawl when aborted. */
@@ -179,6 +181,7 @@ export interface ResolvedOptions {
   dnsLookup: DnsLookup | undefined;
   start: Array<string | RequestInit> | undefined;
   workers: number;
+  workerHeapMb: number | undefined;
   itemBuffer: number;
   signal: AbortSignal | undefined;
   jobDir: string | undefined;
@@ -238,6 +241,7 @@ const KNOWN_KEYS = new Set([
   'dnsLookup',
   'start',
   'workers',
+  'workerHeapMb',
   'itemBuffer',
   'signal',
   'jobDir',
@@ -299,6 +303,8 @@ export function resolveOptions(settings: CrawlSettings = {}, options: CrawlOptio
         : { ...u, url: nonEmptyString(`start[${i}].url`, u?.url) },
     ),
     workers: nonNegativeInt('workers', options.workers ?? defaultWorkers()),
+    workerHeapMb:
+      options.workerHeapMb === undefined ? undefined : positiveInt('workerHeapMb', options.workerHeapMb),
     itemBuffer: positiveInt('itemBuffer', options.itemBuffer ?? DEFAULTS.itemBuffer),
     signal: options.signal,
     jobDir: options.jobDir === undefined ? undefined : nonEmptyString('jobDir', options.jobDir),

@@ -42,6 +42,14 @@ export interface PageLog {
   error(message: string, data?: Record<string, unknown>): void;
 }
 
+/** An element with an `href`, e.g. one taken from `page.$('a')`. */
+export interface HrefElement {
+  attribs: Record<string, string>;
+}
+
+/** What `followAll` takes: a CSS selector, or hrefs and elements (a cheerio selection works). */
+export type LinkSource = string | Iterable<string | HrefElement>;
+
 /** What a callback receives. `C` is the union of the spider's callback names. */
 export interface Page<C extends string = string> {
   /** Final URL, after redirects. */
@@ -49,25 +57,46 @@ export interface Page<C extends string = string> {
   readonly status: number;
   /** Response headers, lower-cased names. */
   readonly headers: Readonly<Record<string, string>>;
-  /** Body decoded with the detected charset. */
+  /** Media type from the content-type header, lower-cased, without parameters ('' when absent). */
+  readonly contentType: string;
+  /** Charset the body was decoded with, as a WHATWG label. */
+  readonly encoding: string;
+  /** Body decoded with the detected charset, on first use. */
   readonly text: string;
   /** Raw body bytes. */
   readonly body: Uint8Array;
-  /** Cheerio document, parsed on first use so JSON callbacks pay nothing. */
+  /**
+   * Cheerio document, parsed on first use so JSON callbacks pay nothing. Parsed with htmlparser2
+   * (no implied `<tbody>`), in XML mode for XML content types; see src/parser/html.ts for the
+   * depth bounds.
+   */
   readonly $: CheerioAPI;
+  /** The request this page answers: URL, method, callback, depth, user data, referrer. */
   readonly request: PageRequest;
+  /** Log lines that travel back with the page's results as crawl `log` events. */
   readonly log: PageLog;
-  /** Parses the body as JSON. */
+  /** Parses the body as JSON (once; later calls return the same value). */
   json<T = unknown>(): T;
-  /** A request for `href` resolved against this page; parsed by `callback` (default: 'parse'). */
-  follow(href: string, callback?: C, options?: FollowOptions): FollowRequest;
-  /** Requests for every link matched by a CSS selector, or for each href given. */
-  followAll(
-    selectorOrHrefs: string | Iterable<string>,
-    callback?: C,
-    options?: FollowOptions,
-  ): FollowRequest[];
-  /** Absolute http(s) links on the page (optionally within a CSS selector), fragments dropped, deduped. */
+  /** `href` resolved against the page's base URL (`<base href>` or the page URL). */
+  urljoin(href: string): string;
+  /**
+   * A request for `href` (or an element's href) resolved against this page, parsed by `callback`
+   * (default: 'parse'). Throws an InvalidUrlError naming the page when there is no usable href.
+   */
+  follow(href: string | HrefElement, callback?: C, options?: FollowOptions): FollowRequest;
+  follow(href: string | HrefElement, options: FollowOptions & { callback?: C }): FollowRequest;
+  /**
+   * Requests for every link matched by a CSS selector (elements with an href, or links inside the
+   * matched elements), or for each href or element given; all links on the page when called with
+   * no selector. Unusable links (mailto:, javascript:, fragments only) are skipped, duplicates dropped.
+   */
+  followAll(links?: LinkSource, callback?: C, options?: FollowOptions): FollowRequest[];
+  followAll(links: LinkSource | undefined, options: FollowOptions & { callback?: C }): FollowRequest[];
+  /**
+   * Absolute http(s) links on the page, in document order, deduplicated: from `a[href]` and
+   * `area[href]`, or within the elements a CSS selector matches. Resolved against `<base href>`,
+   * fragments dropped, javascript:/mailto:/tel:/data: skipped. Empty for non-markup pages.
+   */
   links(selector?: string): string[];
 }
 
@@ -86,18 +115,35 @@ export type Callback<C extends string = string> = (page: Page<C>) => CallbackRes
 
 export type Pattern = string | RegExp;
 
-/** Declarative link following, like Scrapy's CrawlSpider rules and Crawlee's enqueueLinks. */
+/**
+ * Declarative link following, like Scrapy's CrawlSpider rules and Crawlee's enqueueLinks. Rules run
+ * in the worker after the callback of pages whose callback is `parse` (start pages) or the callback
+ * of a rule with `follow`, even when that callback threw. Each link goes to the first rule that
+ * matches it. A spider made only of rules needs no `parse`: its pages are handled by the rules.
+ *
+ * Patterns: a RegExp is tested against the absolute URL (unanchored). A string is a glob matched
+ * against the whole URL, or against the path when it starts with `/` (plus the query when the glob
+ * contains `?`). In globs `*` matches any run of characters except `/`, `**` any run at all,
+ * `{a,b}` either alternative; everything else, `?` and `.` included, is literal.
+ */
 export interface LinkRule<C extends string = string> {
-  /** URL patterns to take (glob or RegExp); all links when omitted. */
+  /** URL patterns to take; all links when omitted. */
   allow?: Pattern | Pattern[];
-  /** URL patterns to skip, checked after `allow`. */
+  /** URL patterns to skip; deny wins over allow. */
   deny?: Pattern | Pattern[];
-  /** CSS scope to take links from. @default 'a[href]' in the whole page */
+  /** CSS scope to take links from (elements with an href, or links inside them). @default the whole page */
   selector?: string;
-  /** Callback for matched links. @default 'parse' when `follow` is set, else none */
+  /** Callback for matched pages. @default 'parse' */
   callback?: C;
-  /** Apply the rules again on the matched pages. @default true when no callback, else false */
+  /**
+   * Apply the rules again on the matched pages (`parse` pages always get them).
+   * @default true when no callback is given, else false
+   */
   follow?: boolean;
+  /** User data for the requests this rule makes. */
+  userData?: Record<string, unknown>;
+  /** Priority for the requests this rule makes. @default 0 */
+  priority?: number;
 }
 
 export type StartEntry = string | RequestInit;
@@ -172,4 +218,50 @@ export function validateSpider(spider: Spider, where: string): void {
     throw new SpiderInvalidError(
       `${where}: spider ${spider.name} has no callbacks (define at least parse(page))`,
     );
+  if (spider.rules !== undefined) validateRules(spider, where);
+}
+
+const RULE_KEYS = new Set(['allow', 'deny', 'selector', 'callback', 'follow', 'userData', 'priority']);
+
+/** Checks link rules up front, on the main thread, so a typo fails the crawl at once with its path. */
+function validateRules(spider: Spider, where: string): void {
+  if (!Array.isArray(spider.rules))
+    throw new SpiderInvalidError(`${where}: spider.rules must be an array of link rules`);
+  spider.rules.forEach((rule: unknown, i) => {
+    const path = `${where}: spider.rules[${i}]`;
+    if (typeof rule !== 'object' || rule === null || Array.isArray(rule))
+      throw new SpiderInvalidError(
+        `${path} must be an object like { allow, deny, selector, callback, follow }`,
+      );
+    const r = rule as Record<string, unknown>;
+    for (const key of Object.keys(r))
+      if (!RULE_KEYS.has(key))
+        throw new SpiderInvalidError(
+          `${path}.${key} is not a rule option (known: ${[...RULE_KEYS].join(', ')})`,
+        );
+    for (const key of ['allow', 'deny'] as const) {
+      const value = r[key];
+      if (value === undefined) continue;
+      const list = Array.isArray(value) ? value : [value];
+      for (const pattern of list)
+        if (!(typeof pattern === 'string' || pattern instanceof RegExp) || pattern === '')
+          throw new SpiderInvalidError(`${path}.${key} must be a glob string, a RegExp, or an array of them`);
+    }
+    if (r.selector !== undefined && (typeof r.selector !== 'string' || r.selector.trim() === ''))
+      throw new SpiderInvalidError(`${path}.selector must be a non-empty CSS selector`);
+    if (r.callback !== undefined) {
+      if (typeof r.callback !== 'string')
+        throw new SpiderInvalidError(`${path}.callback must be the name of a callback`);
+      if (typeof spider[r.callback] !== 'function' && r.callback !== 'parse')
+        throw new SpiderInvalidError(
+          `${path}.callback names ${JSON.stringify(r.callback)}, but spider ${spider.name} has no such callback`,
+        );
+    }
+    if (r.follow !== undefined && typeof r.follow !== 'boolean')
+      throw new SpiderInvalidError(`${path}.follow must be true or false`);
+    if (r.userData !== undefined && (typeof r.userData !== 'object' || r.userData === null))
+      throw new SpiderInvalidError(`${path}.userData must be an object`);
+    if (r.priority !== undefined && !Number.isFinite(r.priority))
+      throw new SpiderInvalidError(`${path}.priority must be a number`);
+  });
 }

@@ -1,43 +1,67 @@
-import * as cheerio from 'cheerio';
+import type { CheerioAPI } from 'cheerio';
 import { InvalidUrlError } from '../errors.js';
 import {
   type FollowOptions,
   type FollowRequest,
+  type HrefElement,
+  type LinkSource,
   type Page,
   type PageLog,
   type PageRequest,
   request,
 } from '../spider.js';
 import { decodeBody } from './decode.js';
+import { isXmlType, loadMarkup, MAX_OPEN_ELEMENTS } from './html.js';
 import { baseUrl, resolveLink } from './links.js';
 import type { LogLine, ParseTask } from './protocol.js';
 
-/** The `Page` a callback receives. Text and the cheerio document are built on first use. */
+/** Log lines kept per page; a callback logging in a loop must not bloat the reply. */
+const MAX_LOG_LINES = 1000;
+const LINK_ELEMENTS = 'a[href], area[href]';
+
+/** The `Page` a callback receives. Text, JSON and the cheerio document are built on first use. */
 export class PageImpl implements Page {
   readonly url: string;
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
+  readonly contentType: string;
+  readonly encoding: string;
   readonly body: Uint8Array;
   readonly request: PageRequest;
   readonly log: PageLog;
-  private readonly encoding: string;
   private decoded: string | undefined;
-  private document: cheerio.CheerioAPI | undefined;
+  private document: CheerioAPI | undefined;
+  private parsedJson: { value: unknown } | undefined;
   private base: string | undefined;
 
   constructor(task: ParseTask, logs: LogLine[]) {
     this.url = task.url;
     this.status = task.status;
     this.headers = task.headers;
+    this.contentType = (task.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     this.body = task.body;
     this.request = task.request;
     this.encoding = task.encoding;
+    let dropped = 0;
+    const summary: LogLine = { level: 'warn', message: '' };
     const push = (level: LogLine['level']) => (message: string, data?: Record<string, unknown>) => {
-      logs.push(
-        data === undefined ? { level, message: String(message) } : { level, message: String(message), data },
-      );
+      if (logs.length < MAX_LOG_LINES) {
+        logs.push(
+          data === undefined
+            ? { level, message: String(message) }
+            : { level, message: String(message), data },
+        );
+        return;
+      }
+      if (dropped++ === 0) logs.push(summary);
+      summary.message = `${dropped} more log lines from this page dropped (limit ${MAX_LOG_LINES})`;
     };
-    this.log = { debug: push('debug'), info: push('info'), warn: push('warn'), error: push('error') };
+    this.log = {
+      debug: push('debug'),
+      info: push('info'),
+      warn: push('warn'),
+      error: push('error'),
+    };
   }
 
   get text(): string {
@@ -45,61 +69,122 @@ export class PageImpl implements Page {
     return this.decoded;
   }
 
-  get $(): cheerio.CheerioAPI {
-    this.document ??= cheerio.load(this.text);
+  get $(): CheerioAPI {
+    if (!this.document) {
+      const { $, truncatedAt } = loadMarkup(this.text, isXmlType(this.contentType));
+      if (truncatedAt !== undefined)
+        this.log.warn(
+          `document nests deeper than ${MAX_OPEN_ELEMENTS} open elements; parsed its first ${truncatedAt} characters`,
+        );
+      this.document = $;
+    }
     return this.document;
   }
 
   json<T = unknown>(): T {
-    return JSON.parse(this.text) as T;
+    if (!this.parsedJson) {
+      try {
+        this.parsedJson = { value: JSON.parse(this.text) };
+      } catch (error) {
+        const type = this.contentType || 'no content type';
+        throw new SyntaxError(
+          `page.json(): body of ${this.url} (${type}) is not JSON: ${(error as Error).message}`,
+        );
+      }
+    }
+    return this.parsedJson.value as T;
   }
 
-  follow(href: string, callback?: string, options: FollowOptions = {}): FollowRequest {
-    const url = resolveLink(href, this.baseUrl());
-    if (!url) throw new InvalidUrlError(String(href), `cannot follow from ${this.url}`);
-    return request({ ...options, url, ...(callback === undefined ? {} : { callback }) });
+  urljoin(href: string): string {
+    try {
+      return new URL(String(href).trim(), this.baseUrl()).href;
+    } catch {
+      throw new InvalidUrlError(String(href), `cannot be resolved against ${this.baseUrl()}`);
+    }
+  }
+
+  follow(
+    href: string | HrefElement,
+    callbackOrOptions?: string | (FollowOptions & { callback?: string }),
+    options?: FollowOptions,
+  ): FollowRequest {
+    const raw = hrefOf(href);
+    if (raw === undefined)
+      throw new InvalidUrlError(
+        typeof href === 'object' && href !== null ? '<element without href>' : String(href),
+        `page.follow() on ${this.url} needs an href or an element with one` +
+          (href === undefined || href === null ? ' (did the selector match nothing?)' : ''),
+      );
+    const url = resolveLink(raw, this.baseUrl());
+    if (!url)
+      throw new InvalidUrlError(
+        raw,
+        `page.follow() on ${this.url} can only follow http(s) links to other pages`,
+      );
+    return request({ ...followInit(callbackOrOptions, options), url });
   }
 
   followAll(
-    selectorOrHrefs: string | Iterable<string>,
-    callback?: string,
-    options: FollowOptions = {},
+    links?: LinkSource,
+    callbackOrOptions?: string | (FollowOptions & { callback?: string }),
+    options?: FollowOptions,
   ): FollowRequest[] {
-    const hrefs = typeof selectorOrHrefs === 'string' ? this.hrefs(selectorOrHrefs) : selectorOrHrefs;
-    const out: FollowRequest[] = [];
-    const seen = new Set<string>();
-    for (const href of hrefs) {
-      const url = resolveLink(href, this.baseUrl());
-      if (!url || seen.has(url)) continue;
-      seen.add(url);
-      out.push(request({ ...options, url, ...(callback === undefined ? {} : { callback }) }));
-    }
-    return out;
+    const init = followInit(callbackOrOptions, options);
+    const urls =
+      links === undefined || typeof links === 'string' ? this.links(links) : this.resolveAll(links);
+    return urls.map((url) => request({ ...init, url }));
   }
 
   links(selector?: string): string[] {
-    const scope = selector ? `${selector} a[href], ${selector}[href]` : 'a[href], area[href]';
+    if (!this.isMarkup()) return [];
+    const $ = this.$;
+    const hrefs: string[] = [];
+    if (selector === undefined) {
+      for (const el of $(LINK_ELEMENTS)) hrefs.push(el.attribs.href!);
+    } else {
+      for (const el of $(selector)) {
+        const own = hrefOf(el);
+        if (own !== undefined) hrefs.push(own);
+        else for (const inner of $(el).find(LINK_ELEMENTS)) hrefs.push(inner.attribs.href!);
+      }
+    }
+    return this.resolveAll(hrefs);
+  }
+
+  private resolveAll(hrefs: Iterable<string | HrefElement>): string[] {
+    const base = this.baseUrl();
     const out = new Set<string>();
-    for (const href of this.hrefs(scope)) {
-      const url = resolveLink(href, this.baseUrl());
+    for (const href of hrefs) {
+      const url = resolveLink(hrefOf(href), base);
       if (url) out.add(url);
     }
     return [...out];
   }
 
-  private hrefs(selector: string): string[] {
-    const $ = this.$;
-    return $(selector)
-      .toArray()
-      .map((el) => $(el).attr('href'))
-      .filter((href): href is string => typeof href === 'string');
+  private isMarkup(): boolean {
+    return this.contentType === '' || /html|xml/.test(this.contentType);
   }
 
   private baseUrl(): string {
-    if (this.base === undefined) {
-      const isHtml = /html|xml/i.test(this.headers['content-type'] ?? 'text/html');
-      this.base = isHtml ? baseUrl(this.url, this.$('base[href]').first().attr('href')) : this.url;
-    }
+    this.base ??= this.isMarkup() ? baseUrl(this.url, this.$('base[href]').first().attr('href')) : this.url;
     return this.base;
   }
+}
+
+function hrefOf(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && value !== null) {
+    const href = (value as Partial<HrefElement>).attribs?.href;
+    if (typeof href === 'string') return href;
+  }
+  return undefined;
+}
+
+/** Accepts both `(href, 'callback', options)` and `(href, { callback, ...options })`. */
+function followInit(
+  callbackOrOptions: string | (FollowOptions & { callback?: string }) | undefined,
+  options: FollowOptions | undefined,
+): FollowOptions & { callback?: string } {
+  if (typeof callbackOrOptions === 'string') return { ...options, callback: callbackOrOptions };
+  return { ...callbackOrOptions, ...options };
 }

@@ -1,79 +1,175 @@
 import { Piscina } from 'piscina';
-import { ParseTimeoutError, WorkerCrashError } from '../errors.js';
+import { AbortedError, ParseTimeoutError, WorkerCrashError } from '../errors.js';
+import { defaultWorkers } from '../options.js';
 import type { Spider } from '../spider.js';
 import type { ParseOutcome, ParseTask } from './protocol.js';
-import { runCallback } from './run-callback.js';
+import { type PreparedSpider, prepareSpider, runCallback } from './run-callback.js';
 
 export interface ParserPoolOptions {
-  /** Worker threads; 0 runs callbacks on the main thread. */
-  workers: number;
-  /** A parse running longer than this kills its worker (which is replaced) and fails the page. */
-  parseTimeoutMs: number;
+  /** Worker threads; 0 runs callbacks on the main thread. @default min(cores, 4) */
+  workers?: number;
+  /**
+   * A page whose parse runs longer than this fails; in a worker, the worker is stopped and
+   * replaced. Counted from when a worker starts the page. @default 30_000
+   */
+  parseTimeoutMs?: number;
+  /** Old-generation heap cap per worker, in MB; a worker over it is stopped and replaced. @default Node's */
+  workerHeapMb?: number;
   /** Spider object for main-thread parsing; required when `workers` is 0. */
   spider?: Spider;
+  /** Called when a worker fails outside of any page (it is replaced either way). */
+  onWorkerError?: (error: Error) => void;
 }
 
 // Under the TypeScript test runner this file is pool.ts and the worker must be loaded through tsx.
 const SELF_IS_TS = import.meta.url.endsWith('.ts');
 const WORKER_FILE = new URL(SELF_IS_TS ? './worker.ts' : './worker.js', import.meta.url).href;
+const DEFAULT_PARSE_TIMEOUT_MS = 30_000;
 
-/** Runs spider callbacks in worker threads (piscina), or on the main thread when `workers` is 0. */
+// Atomics.waitAsync is in Node 20 but not in the ES2023 typings.
+type WaitAsync = (
+  array: Int32Array,
+  index: number,
+  value: number,
+) => { async: false; value: string } | { async: true; value: Promise<string> };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
+/**
+ * Runs spider callbacks in worker threads (piscina), or on the main thread when `workers` is 0.
+ * Bodies are transferred to the worker, not copied; a page that overruns its timeout gets its worker
+ * replaced; a worker that dies rejects its page with WorkerCrashError and is replaced.
+ */
 export class ParserPool {
-  private readonly piscina: Piscina | undefined;
+  private readonly piscina: Piscina<ParseTask, ParseOutcome> | undefined;
+  private readonly inline: PreparedSpider | undefined;
+  private readonly workers: number;
+  private readonly parseTimeoutMs: number;
 
-  constructor(private readonly options: ParserPoolOptions) {
-    if (options.workers > 0) {
-      this.piscina = new Piscina({
-        filename: WORKER_FILE,
-        minThreads: options.workers,
-        maxThreads: options.workers,
-        idleTimeout: 60_000,
-        concurrentTasksPerWorker: 1,
-        ...(SELF_IS_TS ? { execArgv: [...process.execArgv, '--import', 'tsx'] } : {}),
-      });
-      // A result that lands just after its task was aborted (timeout, crawl stop) is reported by
-      // piscina as an 'error' event; without a listener it would crash the process. The task has
-      // already been settled as aborted, so the late result is dropped.
-      this.piscina.on('error', () => {});
+  constructor(options: ParserPoolOptions = {}) {
+    this.workers = options.workers ?? defaultWorkers();
+    this.parseTimeoutMs = options.parseTimeoutMs ?? DEFAULT_PARSE_TIMEOUT_MS;
+    if (this.workers === 0) {
+      if (!options.spider) throw new WorkerCrashError('no spider object for main-thread parsing');
+      this.inline = prepareSpider(options.spider);
+      return;
     }
+    this.piscina = new Piscina({
+      filename: WORKER_FILE,
+      minThreads: this.workers,
+      maxThreads: this.workers,
+      idleTimeout: 60_000,
+      concurrentTasksPerWorker: 1,
+      // Lets timers and promises a callback left behind settle between pages instead of during the
+      // next one, where they would eat its time budget or crash it.
+      atomics: 'async',
+      ...(options.workerHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: options.workerHeapMb } } : {}),
+      ...(SELF_IS_TS ? { execArgv: [...process.execArgv, '--import', 'tsx'] } : {}),
+    });
+    // A worker failing between pages (say, a stray rejection from a callback) is replaced by
+    // piscina; without a listener the 'error' event would take the whole process down. A task
+    // aborted while its worker was finishing also lands here, as a late result: nothing to report.
+    this.piscina.on('error', (error: Error) => {
+      if (!error.message.startsWith('Unexpected message from Worker')) options.onWorkerError?.(error);
+    });
   }
 
   /** Threads callbacks run on, for sizing the parse queue. */
   get size(): number {
-    return Math.max(1, this.options.workers);
+    return Math.max(1, this.workers);
   }
 
-  async parse(task: ParseTask, signal?: AbortSignal): Promise<ParseOutcome> {
-    if (!this.piscina) {
-      if (!this.options.spider) throw new WorkerCrashError('no spider object for main-thread parsing');
-      return runCallback(this.options.spider, task);
-    }
-    const timeout = AbortSignal.timeout(this.options.parseTimeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    const body = ownBuffer(task.body);
-    try {
-      return (await this.piscina.run(
-        { ...task, body },
-        { signal: combined, transferList: [body.buffer as ArrayBuffer] },
-      )) as ParseOutcome;
-    } catch (error) {
-      if (timeout.aborted && !signal?.aborted)
-        throw new ParseTimeoutError(this.options.parseTimeoutMs, task.url);
-      if (signal?.aborted) throw error;
-      throw new WorkerCrashError(`parser worker failed on ${task.url}: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
+  /** Whether `parse` transfers (and so detaches) the task's body. */
+  get transfersBody(): boolean {
+    return this.piscina !== undefined;
+  }
+
+  /**
+   * Parses one page. Resolves with its outcome (a callback error is part of it); rejects with
+   * ParseTimeoutError, WorkerCrashError, or the abort reason when `signal` aborts.
+   */
+  parse(task: ParseTask, signal?: AbortSignal): Promise<ParseOutcome> {
+    if (signal?.aborted) return Promise.reject(signal.reason ?? new AbortedError());
+    return this.piscina ? this.inWorker(this.piscina, task, signal) : this.onMainThread(task, signal);
   }
 
   async close(): Promise<void> {
     await this.piscina?.destroy();
   }
+
+  private async inWorker(
+    piscina: Piscina<ParseTask, ParseOutcome>,
+    task: ParseTask,
+    signal: AbortSignal | undefined,
+  ): Promise<ParseOutcome> {
+    // One controller per page, aborted by the timeout or by the caller's signal; listeners are
+    // removed when the page settles, so a long-lived crawl signal collects none.
+    const controller = new AbortController();
+    const onAbort = () => controller.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const started = new Int32Array(new SharedArrayBuffer(4));
+    let settled = false;
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    const startClock = () => {
+      if (settled) return;
+      timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+      }, this.parseTimeoutMs);
+    };
+    const wait = waitAsync(started, 0, 0);
+    if (wait.async) void wait.value.then(startClock);
+    else startClock();
+
+    const body = ownBuffer(task.body);
+    try {
+      return await piscina.run(
+        { ...task, body, started },
+        { signal: controller.signal, transferList: [body.buffer as ArrayBuffer] },
+      );
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason ?? new AbortedError();
+      if (timedOut) throw new ParseTimeoutError(this.parseTimeoutMs, task.url);
+      throw new WorkerCrashError(`parser worker died on ${task.url}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    } finally {
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      // Releases the waiter when the task never started (aborted while queued).
+      Atomics.notify(started, 0);
+    }
+  }
+
+  /**
+   * Main-thread parsing, for debugging and inline spiders. A synchronous endless loop cannot be
+   * stopped here; an async callback that never settles is given up on after the timeout.
+   */
+  private onMainThread(task: ParseTask, signal: AbortSignal | undefined): Promise<ParseOutcome> {
+    return new Promise((resolve, reject) => {
+      const onAbort = () => finish(() => reject(signal?.reason ?? new AbortedError()));
+      const timer = setTimeout(
+        () => finish(() => reject(new ParseTimeoutError(this.parseTimeoutMs, task.url))),
+        this.parseTimeoutMs,
+      );
+      const finish = (settle: () => void) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        settle();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      runCallback(this.inline!, task).then(
+        (outcome) => finish(() => resolve(outcome)),
+        (error) => finish(() => reject(error)),
+      );
+    });
+  }
 }
 
 /**
- * A transferable copy-free view when the bytes own their ArrayBuffer; otherwise one copy, since
- * transferring a slice of Node's shared pool would detach unrelated buffers.
+ * A view that can be transferred without copying when the bytes own their ArrayBuffer; otherwise
+ * one copy, since transferring a slice of Node's shared pool would detach unrelated buffers.
  */
 function ownBuffer(bytes: Uint8Array): Uint8Array {
   if (

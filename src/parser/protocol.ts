@@ -14,7 +14,13 @@ export interface ParseTask {
   status: number;
   headers: Record<string, string>;
   encoding: string;
+  /** Raw body bytes; the pool transfers their ArrayBuffer, so the sender's view is detached. */
   body: Uint8Array;
+  /**
+   * Shared flag the worker sets to 1 when it starts the task, so the parse timeout counts time
+   * spent parsing, not time queued behind other pages.
+   */
+  started?: Int32Array;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -25,12 +31,16 @@ export interface LogLine {
   data?: Record<string, unknown>;
 }
 
+/** Why a callback (or the link rules after it) failed on a page. */
 export interface CallbackFailure {
+  /** `code` of a trawl error, else TRAWL_ERR_CALLBACK. */
   code: string;
   message: string;
+  /** Stack of the error, pointing into the spider module. */
   stack?: string;
 }
 
+/** The one reply per page: everything the callback produced. */
 export interface ParseOutcome {
   items: Item[];
   requests: RequestInit[];

@@ -378,7 +378,14 @@ class Engine {
     });
     // Inline spider objects have no module path a worker could import, so they parse here.
     const workers = this.spiderPath ? this.options.workers : 0;
-    this.pool = new ParserPool({ workers, parseTimeoutMs: this.options.parseTimeoutMs, spider: this.spider });
+    this.pool = new ParserPool({
+      workers,
+      parseTimeoutMs: this.options.parseTimeoutMs,
+      spider: this.spider,
+      ...(this.options.workerHeapMb ? { workerHeapMb: this.options.workerHeapMb } : {}),
+      onWorkerError: (error) =>
+        this.events.emit('log', { level: 'error', message: `parser worker failed: ${error.message}` }),
+    });
     this.parseCapacity = this.pool.size * PARSE_QUEUE_PER_WORKER;
     this.stats.bounds.parseBacklog = this.parseCapacity;
   }
@@ -513,12 +520,11 @@ class Engine {
       encoding: response.encoding,
       body: response.body,
     };
+    // The first attempt transfers the body to a worker; a crash loses it, so keep a copy for the retry.
+    const spare = this.pool!.transfersBody ? response.body.slice() : response.body;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.pool!.parse(
-          attempt === 0 ? task : { ...task, body: response.body.slice() },
-          signal,
-        );
+        return await this.pool!.parse(attempt === 0 ? task : { ...task, body: spare }, signal);
       } catch (error) {
         if (signal.aborted) return undefined;
         // A crashed worker gets one more try on a fresh thread; a timeout or a second crash fails the page.

@@ -1,0 +1,102 @@
+/**
+ * Markup to a cheerio document, bounded in depth so a hostile page cannot stall a worker.
+ *
+ * The parser is htmlparser2 (also what Crawlee's CheerioCrawler uses), not cheerio's default
+ * parse5: on a 100,000-level deep page parse5 did not finish in 120 s. htmlparser2 builds no
+ * implied `<tbody>`/`<html>` elements, like Scrapy's lxml. Its open-element stack still costs time
+ * quadratic in depth and cheerio's traversals recurse once per level, so two bounds apply:
+ * - elements deeper than {@link MAX_TREE_DEPTH} are added as siblings at that depth, as browsers do
+ *   (Blink caps its tree at 512), so text and links inside stay reachable;
+ * - once {@link MAX_OPEN_ELEMENTS} elements are open at once the rest of the document is dropped
+ *   and `truncatedAt` says where; everything before it (title, links) is kept.
+ */
+import { createRequire } from 'node:module';
+import type { CheerioAPI } from 'cheerio';
+import type * as Htmlparser2 from 'htmlparser2';
+
+/** Depth at which further elements are added as siblings instead of children. */
+export const MAX_TREE_DEPTH = 512;
+/** Open elements at which the rest of a document is dropped. */
+export const MAX_OPEN_ELEMENTS = 4096;
+/** Input is fed in slices so an overflow is noticed within one slice. */
+const SLICE_CHARS = 16 * 1024;
+
+export interface LoadedMarkup {
+  $: CheerioAPI;
+  /** Character offset after which the document was dropped, when it nested too deep. */
+  truncatedAt?: number;
+}
+
+// Loaded with require on first use: `page.$` is a synchronous getter, and a worker that only
+// runs JSON callbacks should never load cheerio at all.
+const require = createRequire(import.meta.url);
+let modules:
+  | {
+      load: CheerioAPI['load'];
+      Parser: typeof Htmlparser2.Parser;
+      Handler: BoundedHandlerClass;
+    }
+  | undefined;
+
+interface BoundedHandler extends Htmlparser2.DomHandler {
+  overflow: boolean;
+}
+type BoundedHandlerClass = new (callback: null, options: { xmlMode: boolean }) => BoundedHandler;
+
+function loadModules(): NonNullable<typeof modules> {
+  if (modules) return modules;
+  const { DomHandler, Parser } = require('htmlparser2') as typeof Htmlparser2;
+  const { load } = require('cheerio/slim') as { load: CheerioAPI['load'] };
+
+  class Handler extends DomHandler implements BoundedHandler {
+    overflow = false;
+    /** Elements open beyond the depth cap; they were added without being pushed. */
+    private excess = 0;
+
+    override onopentag(name: string, attribs: Record<string, string>): void {
+      super.onopentag(name, attribs);
+      // tagStack holds the root too, so its length is depth + 1.
+      if (this.tagStack.length > MAX_TREE_DEPTH + 1) {
+        this.tagStack.pop();
+        this.excess++;
+        if (this.excess + MAX_TREE_DEPTH >= MAX_OPEN_ELEMENTS) this.overflow = true;
+      }
+    }
+
+    override onclosetag(): void {
+      // htmlparser2 closes elements in reverse order of opening, so the excess closes first.
+      if (this.excess > 0) {
+        this.excess--;
+        this.lastNode = null;
+        return;
+      }
+      super.onclosetag();
+    }
+  }
+  const loaded = { load, Parser, Handler };
+  modules = loaded;
+  return loaded;
+}
+
+/** Whether a content type is XML rather than HTML (XHTML is parsed as HTML, leniently). */
+export function isXmlType(contentType: string): boolean {
+  return /[/+]xml\b/i.test(contentType) && !/xhtml/i.test(contentType);
+}
+
+/** Parses markup into a cheerio document; see the module comment for the bounds. */
+export function loadMarkup(text: string, xml = false): LoadedMarkup {
+  const { load, Parser, Handler } = loadModules();
+  const handler = new Handler(null, { xmlMode: xml });
+  const parser = new Parser(handler, { xmlMode: xml, decodeEntities: true });
+  let truncatedAt: number | undefined;
+  for (let at = 0; at < text.length; at += SLICE_CHARS) {
+    parser.write(text.slice(at, at + SLICE_CHARS));
+    if (handler.overflow) {
+      truncatedAt = Math.min(text.length, at + SLICE_CHARS);
+      break;
+    }
+  }
+  parser.end();
+  const $ = load(handler.root, xml ? { xml: { xmlMode: true } } : null);
+  return truncatedAt === undefined ? { $ } : { $, truncatedAt };
+}

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { isXmlType, loadMarkup, MAX_OPEN_ELEMENTS, MAX_TREE_DEPTH } from '../src/parser/html.js';
+
+const HEAD = '<html><head><title>Deep</title></head><body><a href="/a">a</a><a href="/b">b</a>';
+const hrefs = ($: ReturnType<typeof loadMarkup>['$']) =>
+  $('a')
+    .toArray()
+    .map((a) => a.attribs.href);
+
+describe('loadMarkup', () => {
+  it.each([
+    ['<div> never closed', '<div>'.repeat(100_000)],
+    ['<div> closed', `${'<div>'.repeat(100_000)}${'</div>'.repeat(100_000)}`],
+    ['formatting elements', '<b><i>'.repeat(50_000)],
+    ['tables', '<table><tr><td>'.repeat(33_000)],
+  ])('keeps the title and links before 100,000-level nesting of %s, fast', (_, nesting) => {
+    const started = performance.now();
+    const { $, truncatedAt } = loadMarkup(`${HEAD}${nesting}</body></html>`);
+    expect($('title').text()).toBe('Deep');
+    expect(hrefs($)).toEqual(['/a', '/b']);
+    expect($('body').text()).toContain('ab');
+    expect(truncatedAt).toBeGreaterThan(HEAD.length);
+    // parse5 did not finish such a page in 120 s, plain htmlparser2 took ~18 s.
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+
+  it('adds elements deeper than the cap as siblings at the cap, keeping their content', () => {
+    const depth = MAX_TREE_DEPTH + 100;
+    const { $, truncatedAt } = loadMarkup(
+      `<title>t</title>${'<div>'.repeat(depth)}<a href="/inside">in</a>${'</div>'.repeat(depth)}<a href="/after">after</a>`,
+    );
+    expect(truncatedAt).toBeUndefined();
+    expect(hrefs($)).toEqual(['/inside', '/after']);
+    expect($('a[href="/inside"]').parents().length).toBeLessThanOrEqual(MAX_TREE_DEPTH);
+    expect($('div').length).toBe(depth);
+    // /after follows the closed nesting, so it sits at the top level again.
+    expect($('a[href="/after"]').parent().length).toBe(0);
+  });
+
+  it('keeps unclosed <p>, <li> and <option> runs whole, since each closes the one before', () => {
+    const { $, truncatedAt } = loadMarkup(
+      `<ul>${'<li>x'.repeat(MAX_OPEN_ELEMENTS * 2)}</ul><p>${'<p>y'.repeat(MAX_OPEN_ELEMENTS * 2)}<a href="/end">end</a>`,
+    );
+    expect(truncatedAt).toBeUndefined();
+    expect($('li').length).toBe(MAX_OPEN_ELEMENTS * 2);
+    expect(hrefs($)).toEqual(['/end']);
+  });
+
+  it('parses malformed markup leniently', () => {
+    const { $ } = loadMarkup(
+      '<title>Broken</title><a href="/one">one<div><p><table><td></span></b></i><a href=\'/two\'>two' +
+        '<a href=/three>three</a><img src=x.png <!-- unterminated <a href="/hidden">',
+    );
+    expect($('title').text()).toBe('Broken');
+    expect(hrefs($)).toEqual(['/one', '/two', '/three']);
+  });
+
+  it('keeps NUL bytes as text and does not stop at them', () => {
+    const { $ } = loadMarkup('<title>a\u0000b</title><p>\u0000</p><a href="/x">x</a>');
+    expect($('title').text()).toBe('a\u0000b');
+    expect(hrefs($)).toEqual(['/x']);
+  });
+
+  it('adds no implied <tbody>, like lxml and unlike browsers', () => {
+    const { $ } = loadMarkup('<table><tr><td>1</td></tr></table>');
+    expect($('tbody').length).toBe(0);
+    expect($('table > tr > td').text()).toBe('1');
+  });
+
+  it('parses XML content types in XML mode, so RSS <link> keeps its text', () => {
+    const { $ } = loadMarkup(
+      '<rss><channel><item><title>One</title><link>https://example.com/1</link></item></channel></rss>',
+      true,
+    );
+    expect($('item > link').text()).toBe('https://example.com/1');
+    const html = loadMarkup('<item><link>https://example.com/1</link></item>', false);
+    expect(html.$('item > link').text()).toBe('');
+  });
+});
+
+describe('isXmlType', () => {
+  it.each([
+    ['application/xml', true],
+    ['text/xml', true],
+    ['application/rss+xml', true],
+    ['application/atom+xml', true],
+    ['application/xhtml+xml', false],
+    ['text/html', false],
+    ['application/json', false],
+    ['', false],
+  ])('%s -> %s', (type, expected) => {
+    expect(isXmlType(type)).toBe(expected);
+  });
+});
