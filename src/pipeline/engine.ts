@@ -2,6 +2,7 @@
  * The one place that knows every stage: it wires spider -> frontier -> fetcher -> parser pool ->
  * item stream with bounded hand-offs, so a slow sink pauses parsing and slow parsing pauses fetching.
  */
+import { setMaxListeners } from 'node:events';
 import {
   AbortedError,
   errorRecord,
@@ -207,6 +208,8 @@ class Engine {
     private readonly stats: CrawlStats,
     private readonly events: CrawlEvents,
   ) {
+    // Every in-flight fetch and parse listens to this one signal; far more than EventTarget's default of 10.
+    setMaxListeners(0, this.controller.signal);
     this.items = new Channel<Item>(userOptions.itemBuffer ?? 1000);
     this.finished = new Promise((resolve, reject) => {
       this.resolveFinished = resolve;
