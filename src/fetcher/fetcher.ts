@@ -22,7 +22,7 @@ import { Exchange } from './exchange.js';
 import type { HostLimits } from './host-limits.js';
 import { isRedirect, nextHop } from './redirects.js';
 import { parseRetryAfter } from './retry.js';
-import { RobotsCache, type RobotsFetchResult, type RobotsRules } from './robots.js';
+import { RobotsCache, type RobotsFetchResult, type RobotsRules, type RobotsVerdict } from './robots.js';
 
 export interface FetcherOptions {
   userAgent: string;
@@ -132,28 +132,26 @@ export class Fetcher {
 
   async fetch(request: CrawlRequest, signal?: AbortSignal): Promise<FetchedResponse> {
     // The start the pipeline admitted for this origin; the first request on the wire uses it.
-    const admission: Admission = { origin: new URL(request.url).origin, pending: true };
+    // Parsed once here; every later step takes this URL object.
+    const target = new URL(request.url);
+    const admission: Admission = { origin: target.origin, pending: true };
     const started = performance.now();
     let attempt: Attempt | undefined;
     try {
       // Awaits are skipped on the hot path where nothing would be waited for: each costs req/s.
       const cached = this.options.cache ? await this.options.cache.get(request) : undefined;
       if (cached) return cached;
-      if (this.options.obeyRobotsTxt !== false && !this.robots.peek(admission.origin)) {
-        // robots.txt goes first and takes its own turn; the page takes the next one.
-        this.settle(admission);
-        await abortable(this.robots.get(admission.origin), signal);
+      if (this.options.obeyRobotsTxt !== false) {
+        let verdict = this.robots.peek(admission.origin);
+        if (!verdict) {
+          // robots.txt goes first and takes its own turn; the page takes the next one.
+          this.settle(admission);
+          verdict = await abortable(this.robots.get(admission.origin), signal);
+        }
+        this.obeyRobots(target, verdict);
       }
-      this.checkRobots(request.url);
       attempt = this.deadlines.start(this.options.timeouts.totalMs, signal);
-      const first = await this.hop(
-        request.url,
-        request.method,
-        request.headers,
-        request.body,
-        admission,
-        attempt,
-      );
+      const first = await this.hop(target, request.method, request.headers, request.body, admission, attempt);
       const answer = isRedirect(first.status, first.headers.location)
         ? await this.follow(request, first, admission, attempt)
         : { ...first, redirects: [] };
@@ -226,14 +224,15 @@ export class Fetcher {
 
   /** One request on the wire: network guard, a turn in the host limits, cookies, then the request. */
   private async hop(
-    url: string,
+    location: string | URL,
     method: HttpMethod,
     headers: Record<string, string> | undefined,
     body: string | undefined,
     admission: Admission,
     attempt: Attempt,
   ): Promise<Answer> {
-    const target = new URL(url);
+    const target = typeof location === 'string' ? new URL(location) : location;
+    const url = target.href;
     if (this.options.proxy) await this.guard.checkResolved(target);
     else this.guard.checkUrl(target);
     const release = this.usesAdmission(target.origin, admission)
@@ -374,14 +373,17 @@ export class Fetcher {
     if (this.options.obeyRobotsTxt === false) return;
     const target = new URL(url);
     const verdict = this.robots.peek(target.origin);
-    if (!verdict) return;
+    if (verdict) this.obeyRobots(target, verdict);
+  }
+
+  private obeyRobots(target: URL, verdict: RobotsVerdict): void {
     if (verdict.kind === 'unavailable') {
       const retryMs = Math.max(0, verdict.retryAtMs - Date.now());
       throw new RobotsUnavailableError(target.origin, verdict.reason, retryMs);
     }
     if (verdict.rules.crawlDelayMs !== undefined)
       this.options.hostLimits?.setCrawlDelay(target.origin, verdict.rules.crawlDelayMs);
-    if (!verdict.rules.isAllowed(target)) throw new RobotsDisallowedError(url);
+    if (!verdict.rules.isAllowed(target)) throw new RobotsDisallowedError(target.href);
   }
 
   /** The same check for a redirect hop, fetching that origin's robots.txt first if needed. */
