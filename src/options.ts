@@ -104,7 +104,7 @@ export interface CrawlSettings {
   maxBodyBytes?: number;
   /** Redirect hops followed before giving up. @default 10 */
   maxRedirects?: number;
-  /** @default 'trawl/<version> (+https://github.com/trawl)' */
+  /** @default 'trawl/0.1 (+https://www.npmjs.com/package/trawl)' */
   userAgent?: string;
   /** Headers sent with every request. */
   headers?: Record<string, string>;
