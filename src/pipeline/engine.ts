@@ -523,21 +523,24 @@ class Engine {
       encoding: response.encoding,
       body: response.body,
     };
-    // The first attempt transfers the body to a worker; a crash loses it, so keep a copy for the retry.
-    const spare = this.pool!.transfersBody ? response.body.slice() : response.body;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.pool!.parse(attempt === 0 ? task : { ...task, body: spare }, signal);
-      } catch (error) {
-        if (signal.aborted) return undefined;
-        // A crashed worker gets one more try on a fresh thread; a timeout or a second crash fails the page.
-        if (error instanceof WorkerCrashError && !(error instanceof ParseTimeoutError) && attempt === 0) {
-          this.stats.retries++;
-          continue;
-        }
-        this.recordFailure(request, error, 'parse');
+    try {
+      return await this.pool!.parse(task, signal);
+    } catch (error) {
+      if (signal.aborted) return undefined;
+      // A crashed worker gets one more try. Its body was transferred to the dead thread, so rather
+      // than copying every page's body just in case, the page is fetched again (in its host's turn).
+      // A timeout or a second crash fails the page.
+      const crashed = error instanceof WorkerCrashError && !(error instanceof ParseTimeoutError);
+      if (crashed && (request.parseAttempts ?? 0) === 0 && !this.stopReason) {
+        request.parseAttempts = 1;
+        this.stats.retries++;
+        this.events.emit('retry', { request, error: errorRecord(error), delayMs: 0 });
+        this.active.delete(request);
+        this.frontier.requeue(request);
         return undefined;
       }
+      this.recordFailure(request, error, 'parse');
+      return undefined;
     }
   }
 
