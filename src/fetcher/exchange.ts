@@ -92,8 +92,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return;
     this.status = statusCode;
     this.headers = flattenHeaders(headers);
-    // Nothing is read until the caller decides what the body is for.
-    controller.pause();
+    // Nothing more is read until the caller decides what the body is for, except a small plain
+    // body of declared length: it is usually in the same packets as the head, and pausing the
+    // parser only to resume it a moment later costs more than holding those bytes.
+    if (!isSmallPlainBody(this.headers)) controller.pause();
     this.resolveHead();
   }
 
@@ -153,6 +155,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
   get wireBytes(): number {
     return this.bytes;
   }
+}
+
+/** Bodies up to this declared size, without content-encoding, are read without pausing at the head. */
+const EAGER_BODY_BYTES = 256 * 1024;
+
+function isSmallPlainBody(headers: Record<string, string>): boolean {
+  if (headers['content-encoding'] !== undefined) return false;
+  const length = headers['content-length'];
+  return length !== undefined && Number(length) <= EAGER_BODY_BYTES;
 }
 
 /** undici gives lower-cased names; repeated headers are joined (Set-Cookie by newlines). */
