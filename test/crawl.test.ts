@@ -164,6 +164,29 @@ describe('frontier rules in a crawl', () => {
   });
 });
 
+describe('spider traps', () => {
+  it('a site of ever-deeper relative links ends on its own, without a depth limit', async () => {
+    const paths: string[] = [];
+    const trap = await startServer((req, res) => {
+      paths.push(req.url ?? '');
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<title>trap</title><a href="a/">a</a><a href="b/">b</a>');
+    });
+    try {
+      const job = crawl(fixture('plain-spider.mjs'), { start: [trap.url], workers: 1 });
+      const items = await collect(job);
+      const stats = await job.finished;
+      expect(stats.stopReason).toBe('finished');
+      expect(stats.dropped.trap).toBeGreaterThan(0);
+      expect(items.length).toBe(paths.filter((p) => p !== '/robots.txt').length);
+      expect(items.length).toBeLessThan(200);
+      expect(paths.every((p) => p.split('/').filter((s) => s === 'a').length <= 3)).toBe(true);
+    } finally {
+      await trap.close();
+    }
+  });
+});
+
 describe('faults', () => {
   let server: TestServer;
   beforeAll(async () => {

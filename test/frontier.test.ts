@@ -52,6 +52,19 @@ describe('Frontier', () => {
     expect(f.add({ url: 'mailto:x@a.example' }, root)).toBe('invalid');
   });
 
+  it('drops followed links that look like a spider trap; a start URL is taken as given', () => {
+    const f = new Frontier(policy);
+    const deep = `http://a.example/${'x/'.repeat(40)}`;
+    const root = f.add({ url: deep }) as CrawlRequest;
+    expect(typeof root).toBe('object');
+    expect(f.add({ url: 'http://a.example/a/b/a/b/a/b/a/' }, root)).toBe('trap');
+    expect(f.add({ url: `http://a.example/p?q=${'z'.repeat(2100)}` }, root)).toBe('trap');
+    expect(
+      f.add({ url: `http://a.example/${'s/'.repeat(33)}`.replace(/s\//g, (_, i) => `s${i}/`) }, root),
+    ).toBe('trap');
+    expect(typeof f.add({ url: 'http://a.example/a/b/a/b/a/b/' }, root)).toBe('object');
+  });
+
   it('round-robins across hosts and skips a host without capacity', () => {
     const f = new Frontier(policy);
     for (const i of [1, 2, 3]) for (const h of ['a', 'b', 'c']) f.add({ url: `http://${h}.example/${i}` });

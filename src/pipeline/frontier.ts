@@ -8,7 +8,7 @@ export interface HostGate {
   waitMs(origin: string, now: number): number;
 }
 
-export type Rejection = 'duplicate' | 'depth' | 'offsite' | 'invalid';
+export type Rejection = 'duplicate' | 'depth' | 'offsite' | 'invalid' | 'trap';
 
 export interface FrontierPolicy {
   maxDepth: number;
@@ -74,6 +74,7 @@ export class Frontier {
     if (depth > this.policy.maxDepth) return 'depth';
     if (parent && this.policy.allowedHosts && !this.policy.allowedHosts.has(new URL(url).hostname))
       return 'offsite';
+    if (parent && looksLikeTrap(url)) return 'trap';
     const method = (init.method ?? 'GET').toUpperCase() as HttpMethod;
     const fp = fingerprint(url, method, init.body);
     if (!init.dontFilter && !this.seen.add(fp)) return 'duplicate';
@@ -284,4 +285,30 @@ class Heap<T> {
     }
     return top;
   }
+}
+
+/** Longest followed URL; browsers and servers commonly stop near 2,000 characters. */
+const MAX_URL_LENGTH = 2048;
+/** Deepest followed path. */
+const MAX_PATH_SEGMENTS = 32;
+/** A path segment seen more often than this in one path marks a trap (/a/b/a/b/a/b/...). */
+const MAX_SEGMENT_REPEATS = 3;
+
+/**
+ * Spider traps that generate endless distinct URLs from relative links (`/a/b/a/b/...`, ever longer
+ * query strings) are cut off here, for followed links only: a start URL is the user's choice.
+ * Traps that only vary a query value (an endless calendar) are bounded by maxDepth and maxPages.
+ */
+export function looksLikeTrap(url: string): boolean {
+  if (url.length > MAX_URL_LENGTH) return true;
+  const path = url.slice(url.indexOf('/', url.indexOf('//') + 2)).split(/[?#]/, 1)[0]!;
+  const segments = path.split('/').filter(Boolean);
+  if (segments.length > MAX_PATH_SEGMENTS) return true;
+  const counts = new Map<string, number>();
+  for (const segment of segments) {
+    const n = (counts.get(segment) ?? 0) + 1;
+    if (n > MAX_SEGMENT_REPEATS) return true;
+    counts.set(segment, n);
+  }
+  return false;
 }
