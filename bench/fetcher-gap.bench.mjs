@@ -5,6 +5,7 @@
 import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { crawlRequest } from './request.mjs';
 import { Agent } from 'undici';
 
 const GAP_MS = Number(process.env.BENCH_GAP_MS ?? 50);
@@ -102,23 +103,10 @@ if (process.argv[2] === 'server') {
       }
       limits.acquire(origin);
       const url = `${origin}/h${i++}`;
-      const task = fetcher
-        .fetch({
-          url,
-          method: 'GET',
-          callback: 'parse',
-          userData: {},
-          priority: 0,
-          depth: 0,
-          dontFilter: false,
-          acceptBinary: false,
-          fingerprint: url,
-          attempts: 0,
-        })
-        .finally(() => {
-          limits.release(origin);
-          inFlight.delete(task);
-        });
+      const task = fetcher.fetch(crawlRequest(url)).finally(() => {
+        limits.release(origin);
+        inFlight.delete(task);
+      });
       inFlight.add(task);
     }
     await Promise.all(inFlight);

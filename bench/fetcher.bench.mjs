@@ -3,6 +3,7 @@
 // alternate (bare, trawl, bare, ...) so drift in a shared machine's load hits both alike.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { crawlRequest } from './request.mjs';
 import { Agent } from 'undici';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -76,18 +77,7 @@ if (process.argv[2] === 'server') {
         const url = `${origin}/p${i}`;
         hostLimits.acquire(origin);
         try {
-          const res = await fetcher.fetch({
-            url,
-            method: 'GET',
-            callback: 'parse',
-            userData: {},
-            priority: 0,
-            depth: 0,
-            dontFilter: false,
-            acceptBinary: false,
-            fingerprint: url,
-            attempts: 0,
-          });
+          const res = await fetcher.fetch(crawlRequest(url));
           if (res.status !== 200) throw new Error(`status ${res.status}`);
         } finally {
           hostLimits.release(origin);

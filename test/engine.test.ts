@@ -7,33 +7,16 @@ import type { Page, Spider } from '../src/spider.js';
 import { MemorySink } from '../src/storage/memory.js';
 import type { ItemSink } from '../src/storage/sink.js';
 import type { Item } from '../src/types.js';
-import { startServer, type TestServer } from './helpers/server.js';
+import { startServer, type TestServer, treeSite as sharedTreeSite } from './helpers/server.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** A binary tree of pages: /n/i links to /n/2i+1 and /n/2i+2 below `size`; ?slow=MS delays answers. */
+/** The shared tree site, with `missing` node ids answering 404. */
 function treeSite(size: number, options: { delayMs?: number; failOnce?: number[]; missing?: number[] } = {}) {
-  const failed = new Set<number>();
-  return startServer((req, res) => {
-    const m = /^\/n\/(\d+)$/.exec(new URL(req.url ?? '/', 'http://x').pathname);
-    const i = m ? Number(m[1]) : -1;
-    const answer = () => {
-      if (i < 0 || i >= size || options.missing?.includes(i)) {
-        res.writeHead(404).end('missing');
-        return;
-      }
-      if (options.failOnce?.includes(i) && !failed.has(i)) {
-        failed.add(i);
-        res.writeHead(503, { 'retry-after': '0' }).end('busy');
-        return;
-      }
-      const links = [2 * i + 1, 2 * i + 2].map((c) => `<a href="/n/${c}">${c}</a>`).join('');
-      res
-        .writeHead(200, { 'content-type': 'text/html' })
-        .end(`<html><body><h1>${i}</h1>${links}</body></html>`);
-    };
-    if (options.delayMs) setTimeout(answer, options.delayMs);
-    else answer();
+  const { missing, ...rest } = options;
+  return sharedTreeSite(size, {
+    ...rest,
+    ...(missing ? { failing: new Map(missing.map((i) => [i, 404])) } : {}),
   });
 }
 

@@ -10,6 +10,7 @@ import { JobDir, jobExists } from '../src/pipeline/job-dir.js';
 import type { Page, Spider } from '../src/spider.js';
 import { MemorySink } from '../src/storage/memory.js';
 import type { CrawlRequest } from '../src/types.js';
+import { crawlRequest } from './helpers/fetcher.js';
 import { type TestServer, treeSite } from './helpers/server.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -25,21 +26,8 @@ function tempDir(): string {
   return dir;
 }
 
-function request(url: string, extra: Partial<CrawlRequest> = {}): CrawlRequest {
-  return {
-    url,
-    method: 'GET',
-    callback: 'parse',
-    userData: {},
-    priority: 0,
-    depth: 0,
-    dontFilter: false,
-    acceptBinary: false,
-    fingerprint: `fp-${url}`,
-    attempts: 0,
-    ...extra,
-  };
-}
+const request = (url: string, extra: Partial<CrawlRequest> = {}): CrawlRequest =>
+  crawlRequest(url, { fingerprint: `fp-${url}`, ...extra });
 
 describe('JobDir log', () => {
   it('replays queued minus done, ignores a line cut short by a crash, and compacts on open', async () => {

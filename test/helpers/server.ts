@@ -55,17 +55,25 @@ export interface TreeSiteOptions {
   delayMs?: number;
   /** Node ids answered with this status instead of the page (change it while the server runs). */
   failing?: Map<number, number>;
+  /** Node ids answered 503 (Retry-After: 0) on their first request only. */
+  failOnce?: number[];
   /** Never answer these ids (for shutdown tests). */
   hang?: boolean;
 }
 
 /** A binary tree of `size` HTML pages: /n/i links to /n/2i+1 and /n/2i+2; past the end is a 404. */
 export function treeSite(size: number, options: TreeSiteOptions = {}): Promise<TestServer> {
+  const failedOnce = new Set<number>();
   return startServer((req, res) => {
     const m = /^\/n\/(\d+)$/.exec(new URL(req.url ?? '/', 'http://x').pathname);
     const i = m ? Number(m[1]) : -1;
     if (options.hang) return;
     const answer = () => {
+      if (options.failOnce?.includes(i) && !failedOnce.has(i)) {
+        failedOnce.add(i);
+        res.writeHead(503, { 'retry-after': '0' }).end('busy');
+        return;
+      }
       const failure = options.failing?.get(i);
       if (i < 0 || i >= size || failure) {
         res.writeHead(failure ?? 404, { 'content-type': 'text/html' }).end('<h1>no</h1>');
