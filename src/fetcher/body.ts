@@ -76,20 +76,23 @@ export async function readBody(
 
 /**
  * The body of an `Exchange`: an identity body is collected straight from the socket (refused up
- * front when its declared length is over the cap); an encoded one is streamed through `readBody`.
+ * front when its declared length is over the cap), and returned at once when it has already
+ * arrived; an encoded one is streamed through `readBody`.
  */
 export function readResponseBody(
   exchange: Exchange,
   headers: Record<string, string>,
   maxBytes: number,
-): Promise<BodyResult> {
+): BodyResult | Promise<BodyResult> {
   const encoding = headers['content-encoding'];
   if (!encoding || encoding.trim().toLowerCase() === 'identity') {
     const declared = headers['content-length'];
-    if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) > maxBytes) {
+    if (declared !== undefined && Number(declared) > maxBytes && /^\d+$/.test(declared)) {
       exchange.discard();
       return Promise.reject(new BodyTooLargeError(maxBytes, 'wire'));
     }
+    const arrived = exchange.collectNow(maxBytes);
+    if (arrived) return { body: arrived, wireBytes: exchange.wireBytes };
     // No async frame here: this is the path nearly every page takes.
     return exchange.collect(maxBytes).then((body) => ({ body, wireBytes: exchange.wireBytes }));
   }

@@ -36,6 +36,15 @@ export class Attempt {
   throwIfCancelled(): void {
     if (this.reason) throw this.reason;
   }
+
+  /**
+   * Drops the controllers once the attempt is over. An attempt that lived through two young-GC
+   * cycles sits in the old generation; while it still points at finished requests, the next
+   * young GC keeps them alive too, and req/s drops by a fifth under the extra full GCs.
+   */
+  detach(): void {
+    this.controllers.length = 0;
+  }
 }
 
 /**
@@ -68,6 +77,7 @@ export class DeadlineWatch {
   }
 
   end(attempt: Attempt): void {
+    attempt.detach();
     if (!this.attempts.delete(attempt)) return;
     if (attempt.signal) this.unlisten(attempt.signal);
     if (this.attempts.size === 0 && this.timer) {

@@ -5,11 +5,6 @@ import { BodyTooLargeError } from '../errors.js';
 /** Bytes of an unwanted body drained so its socket can be reused; a longer one closes the socket. */
 const DISCARD_LIMIT = 64 * 1024;
 
-export interface ExchangeHooks {
-  /** Called right before the request is written to the socket, with what can abort it. */
-  onSent?: (controller: Dispatcher.DispatchController) => void;
-}
-
 type Mode = 'undecided' | 'collect' | 'stream' | 'discard';
 
 /**
@@ -19,6 +14,8 @@ type Mode = 'undecided' | 'collect' | 'stream' | 'discard';
  * iteration is what keeps the fetcher near a bare request loop in req/s.
  */
 export class Exchange implements Dispatcher.DispatchHandler {
+  /** True once the request was handed to the socket. */
+  sent = false;
   status = 0;
   headers: Record<string, string> = {};
   readonly head: Promise<void>;
@@ -34,7 +31,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private settle: { resolve: (bytes: Uint8Array) => void; reject: (error: Error) => void } | undefined;
   private readable: Readable | undefined;
 
-  constructor(private readonly hooks: ExchangeHooks = {}) {
+  /**
+   * @param url the URL requested
+   * @param onSent called right before the request is written to the socket, with what can abort it
+   */
+  constructor(
+    readonly url: string,
+    private readonly onSent?: (controller: Dispatcher.DispatchController) => void,
+  ) {
     this.head = new Promise((resolve, reject) => {
       this.resolveHead = resolve;
       this.rejectHead = reject;
@@ -52,6 +56,17 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.mode = 'collect';
       this.flush();
     });
+  }
+
+  /**
+   * The whole body if it has already arrived (a small page usually comes in the packets of its
+   * head), without waiting a tick; undefined when it has not, or when it broke or went over
+   * `maxBytes` (then `collect` says why).
+   */
+  collectNow(maxBytes: number): Uint8Array | undefined {
+    if (!this.ended || this.failure || this.bytes > maxBytes || this.mode !== 'undecided') return undefined;
+    this.mode = 'collect';
+    return this.concatenated();
   }
 
   /** The body as a Readable with backpressure, for decoders. */
@@ -81,7 +96,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    this.hooks.onSent?.(controller);
+    this.sent = true;
+    this.onSent?.(controller);
   }
 
   onResponseStart(
@@ -120,7 +136,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     else this.flush();
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
     this.failure ??= error;
     this.rejectHead(error);
     if (this.mode === 'stream') this.readable!.destroy(error);
@@ -147,8 +163,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.controller?.resume();
       return;
     }
+    this.settle.resolve(this.concatenated());
+  }
+
+  private concatenated(): Uint8Array {
     const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.bytes);
-    this.settle.resolve(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
+    this.chunks = [];
+    return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
   }
 
   /** Bytes received on the wire so far. */

@@ -69,13 +69,6 @@ const ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,applicatio
 const ROBOTS_MAX_BYTES = 512 * 1024;
 const ROBOTS_MAX_REDIRECTS = 5;
 
-interface Answer {
-  url: string;
-  status: number;
-  headers: Record<string, string>;
-  body: Exchange;
-}
-
 /**
  * One HTTP attempt per `fetch`, composed in this order: cache, robots.txt, then hop by hop
  * (network guard, host filters, host turn, cookies, request, redirect), then status, content
@@ -134,7 +127,7 @@ export class Fetcher {
     // The start the pipeline admitted for this origin; the first request on the wire uses it.
     // Parsed once here; every later step takes this URL object.
     const target = new URL(request.url);
-    const admission: Admission = { origin: target.origin, pending: true };
+    const admission: Admission = { target, origin: target.origin, pending: true };
     const started = performance.now();
     let attempt: Attempt | undefined;
     try {
@@ -151,23 +144,21 @@ export class Fetcher {
         this.obeyRobots(target, verdict);
       }
       attempt = this.deadlines.start(this.options.timeouts.totalMs, signal);
-      const first = await this.hop(target, request.method, request.headers, request.body, admission, attempt);
-      const answer = isRedirect(first.status, first.headers.location)
-        ? await this.follow(request, first, admission, attempt)
-        : { ...first, redirects: [] };
+      let answer = await this.hop(target, request.method, request.headers, request.body, admission, attempt);
+      let redirects: string[] = [];
+      if (isRedirect(answer.status, answer.headers.location))
+        ({ answer, redirects } = await this.follow(request, answer, admission, attempt));
       this.accept(request, answer);
-      const { body, wireBytes } = await readResponseBody(
-        answer.body,
-        answer.headers,
-        this.options.maxBodyBytes,
-      );
+      const read = readResponseBody(answer, answer.headers, this.options.maxBodyBytes);
+      // A body that has already arrived is taken without another tick.
+      const { body, wireBytes } = read instanceof Promise ? await read : read;
       const response: FetchedResponse = {
         url: answer.url,
         status: answer.status,
         headers: answer.headers,
         body,
         encoding: detectEncoding(answer.headers['content-type'], body),
-        redirects: answer.redirects,
+        redirects,
         attempts: 1,
         wireBytes,
         elapsedMs: performance.now() - started,
@@ -195,16 +186,16 @@ export class Fetcher {
   /** Follows a redirect answer hop by hop; returns the first answer that is not a redirect. */
   private async follow(
     request: CrawlRequest,
-    first: Answer,
+    first: Exchange,
     admission: Admission,
     attempt: Attempt,
-  ): Promise<Answer & { redirects: string[] }> {
+  ): Promise<{ answer: Exchange; redirects: string[] }> {
     const visited: string[] = [request.url];
     let method = request.method;
     let body = request.body;
     let answer = first;
     while (isRedirect(answer.status, answer.headers.location)) {
-      answer.body.discard();
+      answer.discard();
       const next = nextHop(
         answer.status,
         answer.headers.location,
@@ -219,7 +210,7 @@ export class Fetcher {
       await this.checkRobotsAsync(next.url, attempt.signal);
       answer = await this.hop(next.url, method, request.headers, body, admission, attempt);
     }
-    return { ...answer, redirects: visited.slice(0, -1) };
+    return { answer, redirects: visited.slice(0, -1) };
   }
 
   /** One request on the wire: network guard, a turn in the host limits, cookies, then the request. */
@@ -230,90 +221,80 @@ export class Fetcher {
     body: string | undefined,
     admission: Admission,
     attempt: Attempt,
-  ): Promise<Answer> {
+  ): Promise<Exchange> {
     const target = typeof location === 'string' ? new URL(location) : location;
     const url = target.href;
+    // The admitted origin's string is reused so the maps keyed by origin hash it only once.
+    const origin = target === admission.target ? admission.origin : target.origin;
     if (this.options.proxy) await this.guard.checkResolved(target);
     else this.guard.checkUrl(target);
-    const release = this.usesAdmission(target.origin, admission)
+    const release = this.usesAdmission(origin, admission)
       ? undefined
-      : await this.takeTurn(target.origin, admission, attempt.signal);
+      : await this.takeTurn(origin, admission, attempt.signal);
     try {
       const cookie = this.cookies?.mayHaveCookies(target.hostname)
         ? await this.cookies.header(url)
         : undefined;
       const started = performance.now();
-      let response: Exchange;
+      const exchange = this.send(
+        target,
+        origin,
+        method,
+        // The shared default object is used as is unless this request adds something.
+        cookie || headers
+          ? { ...(cookie ? { cookie } : {}), ...this.pageHeaders, ...headers }
+          : this.pageHeaders,
+        body,
+        attempt,
+      );
       try {
-        response = await this.send(
-          target,
-          method,
-          // The shared default object is used as is unless this request adds something.
-          cookie || headers
-            ? { ...(cookie ? { cookie } : {}), ...this.pageHeaders, ...headers }
-            : this.pageHeaders,
-          body,
-          attempt,
-        );
+        await exchange.head;
       } catch (error) {
+        if (!exchange.sent) this.options.hostLimits?.unsent(origin);
         const timedOut =
           error instanceof undiciErrors.HeadersTimeoutError ||
           error instanceof undiciErrors.ConnectTimeoutError;
-        this.observe(target.origin, timedOut ? 'timeout' : 'error', started);
+        this.observe(origin, timedOut ? 'timeout' : 'error', started);
         throw error;
       }
-      const flat = response.headers;
+      const flat = exchange.headers;
       const retryAfter = flat['retry-after'] ? parseRetryAfter(flat['retry-after'], Date.now()) : undefined;
-      this.observe(target.origin, response.status, started, retryAfter);
+      this.observe(origin, exchange.status, started, retryAfter);
       const setCookie = flat['set-cookie'];
       if (setCookie !== undefined && this.cookies) await this.cookies.store(url, setCookie.split('\n'));
-      return { url, status: response.status, headers: flat, body: response };
+      return exchange;
     } finally {
       release?.();
     }
   }
 
   /**
-   * Sends one request and tells the host limits the moment it is written to the socket (after
-   * connect and TLS), or that it never was.
+   * Hands one request to the dispatcher. The host limits are told the moment it is written to
+   * the socket (after connect and TLS); `head` rejects if it never gets there, and `sent` says so.
    */
   private send(
     target: URL,
+    origin: string,
     method: HttpMethod,
     headers: Record<string, string>,
     body: string | undefined,
     attempt: Attempt,
-  ): Promise<Exchange> {
+  ): Exchange {
     const limits = this.options.hostLimits;
-    const origin = target.origin;
-    let sent = false;
-    const unsent = (error: unknown) => {
-      if (!sent) limits?.unsent(origin);
-      throw error;
-    };
+    const exchange = new Exchange(target.href, (controller) => {
+      limits?.sent(origin);
+      attempt.attach(controller);
+    });
     try {
       attempt.throwIfCancelled();
-      const exchange = new Exchange({
-        onSent: (controller) => {
-          sent = true;
-          limits?.sent(origin);
-          attempt.attach(controller);
-        },
-      });
       this.dispatcher.dispatch(
-        {
-          origin,
-          path: `${target.pathname}${target.search}`,
-          method,
-          headers,
-          body: body ?? null,
-        },
+        { origin, path: `${target.pathname}${target.search}`, method, headers, body: body ?? null },
         exchange,
       );
-      return exchange.head.then(() => exchange, unsent);
     } catch (error) {
-      return Promise.reject(error).catch(unsent);
+      exchange.onResponseError(undefined, error as Error);
     }
+    return exchange;
   }
 
   /**
@@ -350,10 +331,10 @@ export class Fetcher {
   }
 
   /** Refuses an error status or a skipped content type before any of the body is read. */
-  private accept(request: CrawlRequest, answer: Answer): void {
+  private accept(request: CrawlRequest, answer: Exchange): void {
     const { url, status, headers } = answer;
     if (status >= 400) {
-      answer.body.discard();
+      answer.discard();
       throw new HttpStatusError(status, url, headers['retry-after']);
     }
     const contentType = headers['content-type'];
@@ -363,7 +344,7 @@ export class Fetcher {
       !contentType.startsWith('text/') &&
       !TEXT_TYPES.test(contentType)
     ) {
-      answer.body.discard();
+      answer.discard();
       throw new ContentTypeSkippedError(contentType.split(';')[0]!.trim());
     }
   }
@@ -403,7 +384,13 @@ export class Fetcher {
         this.guard.checkUrl(target);
         await this.options.hostLimits?.turn(target.origin);
         const started = performance.now();
-        const response = await this.send(target, 'GET', this.robotsHeaders, undefined, attempt);
+        const response = this.send(target, target.origin, 'GET', this.robotsHeaders, undefined, attempt);
+        try {
+          await response.head;
+        } catch (error) {
+          if (!response.sent) this.options.hostLimits?.unsent(target.origin);
+          throw error;
+        }
         this.observe(target.origin, response.status, started);
         const headers = response.headers;
         if (isRedirect(response.status, headers.location)) {
@@ -456,6 +443,8 @@ export class Fetcher {
 }
 
 interface Admission {
+  /** The URL the fetch was asked for, parsed once. */
+  target: URL;
   origin: string;
   /** True until the admitted start is used by a request on the wire or given back. */
   pending: boolean;
