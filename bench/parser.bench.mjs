@@ -3,7 +3,9 @@
 // cards are scraped by a selector-heavy callback (bench/parser-spider.mjs).
 // 1. Event-loop delay of the main thread during a real crawl of a local site, pool vs --workers 0.
 // 2. Parse throughput of the pool alone (no fetching) with 1 and with 2 workers.
+// 3. Part 2 again in a child process running with V8's --single-threaded-gc.
 // Environment: ROUNDS (default 3), CRAWL_PAGES (default 40), POOL_PAGES (default 48).
+import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -126,6 +128,8 @@ async function poolRun(workers) {
     let next = 0;
     let items = 0;
     const inCallbackMs = new Map();
+    // Per worker thread: its CPU clock at the first and the last page it finished.
+    const threadCpu = new Map();
     const started = performance.now();
     const cpuBefore = process.cpuUsage();
     const lane = async () => {
@@ -133,6 +137,14 @@ async function poolRun(workers) {
         const outcome = await pool.parse(task(next++));
         if (outcome.error) throw new Error(outcome.error.message);
         items += outcome.items.length;
+        const cpuMs = outcome.items.at(-1)?.threadCpuMs;
+        if (cpuMs !== undefined) {
+          const seen = threadCpu.get(outcome.threadId);
+          if (seen) {
+            seen.last = cpuMs;
+            seen.pages++;
+          } else threadCpu.set(outcome.threadId, { first: cpuMs, last: cpuMs, pages: 0 });
+        }
         inCallbackMs.set(outcome.threadId, (inCallbackMs.get(outcome.threadId) ?? 0) + outcome.durationMs);
       }
     };
@@ -145,6 +157,13 @@ async function poolRun(workers) {
       itemsPerPage: items / POOL_PAGES,
       // CPU time of the whole process (all threads) per page: the cost of a page, whatever the contention.
       cpuMsPerPage: (cpu.user + cpu.system) / 1000 / POOL_PAGES,
+      // CPU of the worker threads themselves per page (Linux); the rest of cpuMsPerPage is the main
+      // thread and V8's shared GC/compiler helper threads.
+      workerCpuMsPerPage:
+        threadCpu.size === 0
+          ? Number.NaN
+          : [...threadCpu.values()].reduce((sum, t) => sum + t.last - t.first, 0) /
+            [...threadCpu.values()].reduce((sum, t) => sum + t.pages, 0),
       // Share of the wall time each worker spent inside a page: near 1 means the pool kept it fed.
       fed:
         inCallbackMs.size < workers
@@ -187,44 +206,63 @@ const fmt = (n, digits = 1) => n.toFixed(digits);
 /** Cores the whole process kept busy: a 1-worker run above 1.0 had help from GC threads and the main thread. */
 const cores = (run) => (run.cpuMsPerPage * run.pagesPerSecond) / 1000;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-console.log(
-  `parser: ${pages.length} pages of ~${Math.round(pages[0].length / 1024)} KB, ${availableParallelism()} cores, node ${process.version}`,
-);
-console.log('\n1. main-thread event-loop delay during a crawl (ms)');
-console.log('round  workers  pages  pages/s   p50    p99     max');
-const p99 = { pool: [], inline: [] };
-for (let round = 1; round <= ROUNDS; round++) {
-  for (const workers of [2, 0]) {
-    const r = await crawlRun(workers);
-    (workers ? p99.pool : p99.inline).push(r.p99);
-    console.log(
-      `${String(round).padEnd(7)}${String(workers).padEnd(9)}${String(r.pages).padEnd(7)}${fmt(r.pagesPerSecond).padEnd(10)}${fmt(r.p50).padEnd(7)}${fmt(r.p99).padEnd(8)}${fmt(r.max)}`,
-    );
-  }
-}
-console.log(
-  `p99 with 2 workers: ${p99.pool.map((x) => fmt(x)).join(', ')} ms; with --workers 0: ${p99.inline.map((x) => fmt(x)).join(', ')} ms`,
-);
-
-console.log('\n2. pool throughput, no fetching');
-console.log(
-  'round  1 worker p/s  2 workers p/s  speedup  cpu control  cpu ms/page (1 / 2 workers)  cores busy (1 / 2)  workers fed (2)',
-);
-const speedups = [];
-const controls = [];
-for (let round = 1; round <= ROUNDS; round++) {
-  const one = await poolRun(1);
-  const two = await poolRun(2);
-  const control = await cpuControl();
-  speedups.push(two.pagesPerSecond / one.pagesPerSecond);
-  controls.push(control);
-  console.log(
-    `${String(round).padEnd(7)}${fmt(one.pagesPerSecond).padEnd(14)}${fmt(two.pagesPerSecond).padEnd(15)}${`${fmt(speedups.at(-1), 2)}x`.padEnd(9)}${`${fmt(control, 2)}x`.padEnd(13)}${`${fmt(one.cpuMsPerPage, 0)} / ${fmt(two.cpuMsPerPage, 0)}`.padEnd(29)}${`${fmt(cores(one), 2)} / ${fmt(cores(two), 2)}`.padEnd(20)}${fmt(two.fed, 2)}`,
-  );
-}
 const range = (xs) =>
   `median ${fmt(median(xs), 2)}x, range ${fmt(Math.min(...xs), 2)}-${fmt(Math.max(...xs), 2)}x`;
-console.log(`speedup 2 vs 1 worker: ${range(speedups)}; pure-CPU control: ${range(controls)}`);
+const poolOnly = process.argv[2] === '--pool-only';
+
+async function crawlPart() {
+  console.log('\n1. main-thread event-loop delay during a crawl (ms)');
+  console.log('round  workers  pages  pages/s   p50    p99     max');
+  const p99 = { pool: [], inline: [] };
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const workers of [2, 0]) {
+      const r = await crawlRun(workers);
+      (workers ? p99.pool : p99.inline).push(r.p99);
+      console.log(
+        `${String(round).padEnd(7)}${String(workers).padEnd(9)}${String(r.pages).padEnd(7)}${fmt(r.pagesPerSecond).padEnd(10)}${fmt(r.p50).padEnd(7)}${fmt(r.p99).padEnd(8)}${fmt(r.max)}`,
+      );
+    }
+  }
+  console.log(
+    `p99 with 2 workers: ${p99.pool.map((x) => fmt(x)).join(', ')} ms; with --workers 0: ${p99.inline.map((x) => fmt(x)).join(', ')} ms`,
+  );
+}
+
+async function poolPart(title) {
+  console.log(`\n${title}`);
+  console.log(
+    'round  1 worker p/s  2 workers p/s  speedup  cpu control  cpu ms/page (1 / 2 workers)  of it in workers  cores busy (1 / 2)  workers fed (2)',
+  );
+  const speedups = [];
+  const controls = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const one = await poolRun(1);
+    const two = await poolRun(2);
+    const control = await cpuControl();
+    speedups.push(two.pagesPerSecond / one.pagesPerSecond);
+    controls.push(control);
+    console.log(
+      `${String(round).padEnd(7)}${fmt(one.pagesPerSecond).padEnd(14)}${fmt(two.pagesPerSecond).padEnd(15)}${`${fmt(speedups.at(-1), 2)}x`.padEnd(9)}${`${fmt(control, 2)}x`.padEnd(13)}${`${fmt(one.cpuMsPerPage, 0)} / ${fmt(two.cpuMsPerPage, 0)}`.padEnd(29)}${`${fmt(one.workerCpuMsPerPage, 0)} / ${fmt(two.workerCpuMsPerPage, 0)}`.padEnd(18)}${`${fmt(cores(one), 2)} / ${fmt(cores(two), 2)}`.padEnd(20)}${fmt(two.fed, 2)}`,
+    );
+  }
+  console.log(`speedup 2 vs 1 worker: ${range(speedups)}; pure-CPU control: ${range(controls)}`);
+}
+
+if (poolOnly) {
+  await poolPart('3. pool throughput, no fetching, node --single-threaded-gc');
+} else {
+  console.log(
+    `parser: ${pages.length} pages of ~${Math.round(pages[0].length / 1024)} KB, ${availableParallelism()} cores, node ${process.version}`,
+  );
+  await crawlPart();
+  await poolPart('2. pool throughput, no fetching');
+  // V8 flags are fixed at process start, so the comparison runs in a child.
+  const child = spawnSync(
+    process.execPath,
+    ['--single-threaded-gc', fileURLToPath(import.meta.url), '--pool-only'],
+    { stdio: 'inherit', env: process.env, timeout: 300_000 },
+  );
+  if (child.status !== 0) console.log(`single-threaded-gc run failed: ${child.error ?? child.status}`);
+}
 server.closeAllConnections();
 server.close();
