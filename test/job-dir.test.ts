@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,6 +78,61 @@ describe('JobDir log', () => {
     const restored = await new JobDir(dir).open();
     expect(restored.pending.map((r) => r.url)).toEqual([...pending.map((r) => r.url), 'http://a/new']);
     expect(restored.seenKeys).toEqual(seen);
+  });
+});
+
+describe('JobDir lock', () => {
+  it('refuses a second open while the first holds the directory, and allows it after close', async () => {
+    const dir = tempDir();
+    const first = new JobDir(dir);
+    await first.open();
+    const second = new JobDir(dir);
+    await expect(second.open()).rejects.toThrow(`job directory ${dir} is in use by process ${process.pid}`);
+    first.queued(request('http://a.test/1'));
+    await first.close();
+    expect(existsSync(join(dir, 'lock'))).toBe(false);
+    const restored = await second.open();
+    expect(restored.pending.map((r) => r.url)).toEqual(['http://a.test/1']);
+    await second.close();
+  });
+
+  it('refuses a directory locked by another running process', async () => {
+    const dir = tempDir();
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+    closers.push(async () => {
+      other.kill('SIGKILL');
+    });
+    writeFileSync(join(dir, 'lock'), `${other.pid}\n`);
+    await expect(new JobDir(dir).open()).rejects.toMatchObject({
+      code: 'TRAWL_ERR_JOB_DIR',
+      message: expect.stringContaining(`in use by process ${other.pid}`),
+    });
+    // Refusing must not have removed the other crawl's lock.
+    expect(readFileSync(join(dir, 'lock'), 'utf8')).toBe(`${other.pid}\n`);
+  });
+
+  it('takes over a lock left by a process that no longer runs (kill -9)', async () => {
+    const dir = tempDir();
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    });
+    writeFileSync(join(dir, 'lock'), `${gone.stdout}\n`);
+    const job = new JobDir(dir);
+    await job.open();
+    expect(readFileSync(join(dir, 'lock'), 'utf8')).toBe(`${process.pid}\n`);
+    await job.close();
+  });
+
+  it('a crawl on a directory another crawl is using fails with a clear error', async () => {
+    const server: TestServer = await treeSite(7);
+    closers.push(() => server.close());
+    const dir = tempDir();
+    const holder = new JobDir(dir);
+    await holder.open();
+    closers.push(() => holder.close());
+    const spider = { name: 'tree', parse: () => [] } as unknown as Spider;
+    const job = crawl(spider, { start: [`${server.origin}/n/0`], jobDir: dir, workers: 0 });
+    await expect(job.pipeTo(new MemorySink())).rejects.toThrow(/is in use by process/);
   });
 });
 

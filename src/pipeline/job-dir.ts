@@ -10,10 +10,14 @@
  * temporary file, then renamed over the old one) only when it has grown to several times its last
  * compacted size, so the rewrite cost is amortised. A line cut short by a crash is ignored on load;
  * the request it described is either still pending in an earlier line or will be found again.
+ *
+ * A `lock` file holds the pid of the crawl using the directory, so a second crawl started on it
+ * refuses instead of interleaving its records; a lock left by a process that no longer runs (kill -9)
+ * is taken over.
  */
-import { existsSync } from 'node:fs';
-import { type FileHandle, mkdir, open, readFile, rename } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { type FileHandle, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { JobDirError } from '../errors.js';
 import type { CrawlRequest } from '../types.js';
 
@@ -22,6 +26,9 @@ const LOG = 'frontier.log';
 const MIN_COMPACT_BYTES = 8 * 1024 * 1024;
 /** Buffered records are written at least this often, so a crash loses little queued work. */
 const FLUSH_EVERY_MS = 500;
+const LOCK = 'lock';
+/** Job directories this process holds, so a lock with its own pid can be told from a stale one. */
+const heldHere = new Set<string>();
 
 export interface RestoredJob {
   /** Requests queued or in flight when the job stopped, in the order they were queued. */
@@ -51,6 +58,7 @@ export class JobDir {
   private compactAt = 0;
   private failure: unknown;
   private compacting = false;
+  private locked = false;
 
   /** `minCompactBytes`: the log size below which it is never compacted (tests lower it). */
   constructor(
@@ -66,6 +74,7 @@ export class JobDir {
   async open(): Promise<RestoredJob> {
     try {
       await mkdir(this.dir, { recursive: true });
+      await this.lock();
       const restored = jobExists(this.dir) ? parseLog(await readFile(this.path, 'utf8')) : undefined;
       if (restored) {
         const keys = new Set(restored.seenKeys);
@@ -84,6 +93,8 @@ export class JobDir {
       this.timer.unref();
       return restored ?? { pending: [], seenFingerprints: [], seenKeys: [] };
     } catch (error) {
+      await this.unlock();
+      if (error instanceof JobDirError) throw error;
       throw new JobDirError(`cannot open job directory ${this.dir}: ${(error as Error).message}`, {
         cause: error,
       });
@@ -155,7 +166,42 @@ export class JobDir {
     } finally {
       await this.handle?.close();
       this.handle = undefined;
+      await this.unlock();
     }
+  }
+
+  /** Takes the directory's lock, or says which running process holds it. */
+  private async lock(): Promise<void> {
+    const path = join(this.dir, LOCK);
+    const key = resolve(this.dir);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const file = await open(path, 'wx');
+        await file.write(`${process.pid}\n`);
+        await file.close();
+        this.locked = true;
+        heldHere.add(key);
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const holder = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
+      const inUse = holder === process.pid ? heldHere.has(key) : isRunning(holder);
+      if (inUse)
+        throw new JobDirError(
+          `job directory ${this.dir} is in use by process ${holder}; stop that crawl first (or delete ${path} if no crawl is running)`,
+        );
+      // Left by a crawl that was killed: take it over.
+      await unlink(path).catch(() => undefined);
+    }
+    throw new JobDirError(`cannot lock job directory ${this.dir}: another crawl took it at the same time`);
+  }
+
+  private async unlock(): Promise<void> {
+    if (!this.locked) return;
+    this.locked = false;
+    heldHere.delete(resolve(this.dir));
+    await unlink(join(this.dir, LOCK)).catch(() => undefined);
   }
 
   private async rewrite(lines: string[]): Promise<void> {
@@ -168,6 +214,23 @@ export class JobDir {
       await out.close();
     }
     await rename(tmp, this.path);
+  }
+}
+
+/** Whether a process with this pid runs; a zombie (killed, not yet reaped) does not. */
+function isRunning(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    // Gone since the signal, or no /proc (not Linux), where signal 0 is all there is.
+    return !existsSync('/proc/self/stat');
   }
 }
 
