@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'TRAWL_ERR_ITEM'
   | 'TRAWL_ERR_SINK'
   | 'TRAWL_ERR_JOB_DIR'
+  | 'TRAWL_ERR_SHARED_FRONTIER'
   | 'TRAWL_ERR_ABORTED';
 
 export interface TrawlErrorOptions {
@@ -212,6 +213,13 @@ export class SinkError extends TrawlError {
 export class JobDirError extends TrawlError {
   constructor(message: string, options?: TrawlErrorOptions) {
     super('TRAWL_ERR_JOB_DIR', message, options);
+  }
+}
+
+/** The Redis frontier of a distributed crawl cannot be reached or used; the crawl stops. */
+export class SharedFrontierError extends TrawlError {
+  constructor(message: string, options?: TrawlErrorOptions) {
+    super('TRAWL_ERR_SHARED_FRONTIER', message, options);
   }
 }
 

@@ -19,6 +19,7 @@ export {
   RedirectError,
   RobotsDisallowedError,
   RobotsUnavailableError,
+  SharedFrontierError,
   SinkError,
   SpiderInvalidError,
   SpiderNotFoundError,
@@ -37,6 +38,7 @@ export {
   type BackoffOptions,
   type CrawlOptions,
   type CrawlSettings,
+  type DistributedOptions,
   DEFAULTS,
   type DnsLookup,
   type HostLimit,
@@ -48,6 +50,7 @@ export { type Crawl, crawl, type SpiderSource } from './pipeline/engine.js';
 export type { CrawlEventMap, CrawlEvents, LogEvent } from './pipeline/events.js';
 export { canonicalUrl, fingerprint } from './pipeline/fingerprint.js';
 export { jobExists } from './pipeline/job-dir.js';
+export { deleteSharedCrawl, sharedCrawlExists } from './pipeline/shared-frontier.js';
 export type { CrawlStats, StopReason } from './pipeline/stats.js';
 export {
   type Callback,

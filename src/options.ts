@@ -152,6 +152,21 @@ export interface CrawlOptions extends CrawlSettings {
    * the same directory resumes. Nothing is written to disk unless this is set. @default undefined
    */
   jobDir?: string;
+  /**
+   * Share the frontier through Redis with every process that runs the crawl under the same
+   * `crawlId`: each URL is fetched once across them, per-host limits hold across them, and a
+   * process that dies has its requests taken over by the others. Not with `jobDir`.
+   */
+  distributed?: DistributedOptions;
+}
+
+export interface DistributedOptions {
+  /** redis:// or rediss:// URL. */
+  redis: string;
+  /** Name of the crawl; keys live under `trawl:<crawlId>:`. */
+  crawlId: string;
+  /** How long a request taken by a process stays its own without renewal. @default 15_000 */
+  leaseMs?: number;
 }
 
 export interface ResolvedOptions {
@@ -185,6 +200,7 @@ export interface ResolvedOptions {
   itemBuffer: number;
   signal: AbortSignal | undefined;
   jobDir: string | undefined;
+  distributed: Required<DistributedOptions> | undefined;
 }
 
 export const DEFAULT_USER_AGENT = 'trawl/0.1 (+https://www.npmjs.com/package/trawl)';
@@ -245,6 +261,7 @@ const KNOWN_KEYS = new Set([
   'itemBuffer',
   'signal',
   'jobDir',
+  'distributed',
 ]);
 
 /**
@@ -308,8 +325,25 @@ export function resolveOptions(settings: CrawlSettings = {}, options: CrawlOptio
     itemBuffer: positiveInt('itemBuffer', options.itemBuffer ?? DEFAULTS.itemBuffer),
     signal: options.signal,
     jobDir: options.jobDir === undefined ? undefined : nonEmptyString('jobDir', options.jobDir),
+    distributed: distributed(options.distributed),
   };
+  if (resolved.jobDir && resolved.distributed)
+    throw new OptionError('distributed', 'not set together with jobDir (Redis keeps the frontier)', 'both');
   return resolved;
+}
+
+function distributed(value: DistributedOptions | undefined): Required<DistributedOptions> | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null) throw new OptionError('distributed', 'an object', value);
+  if (typeof value.redis !== 'string' || !/^rediss?:\/\/./.test(value.redis))
+    throw new OptionError('distributed.redis', 'a redis:// or rediss:// URL', value.redis);
+  if (typeof value.crawlId !== 'string' || !/^[\w.:-]{1,200}$/.test(value.crawlId))
+    throw new OptionError('distributed.crawlId', 'a name of letters, digits, . _ : -', value.crawlId);
+  return {
+    redis: value.redis,
+    crawlId: value.crawlId,
+    leaseMs: positive('distributed.leaseMs', value.leaseMs ?? 15_000),
+  };
 }
 
 function checkKeys(object: object, where: string): void {

@@ -59,6 +59,26 @@ describe('trawl crawl usage errors', () => {
     expectUsageError(await trawl(['crawl', 'spiders/books.ts', '--bogus']), /unknown option '--bogus'/);
   });
 
+  it('--redis without --crawl-id, or with --job-dir', async () => {
+    expectUsageError(
+      await trawl(['crawl', 'spiders/books.ts', '--redis', 'redis://127.0.0.1:6379']),
+      /--redis and --crawl-id go together/,
+    );
+    expectUsageError(
+      await trawl([
+        'crawl',
+        'spiders/books.ts',
+        '--redis',
+        'redis://127.0.0.1:6379',
+        '--crawl-id',
+        'x',
+        '--job-dir',
+        'job',
+      ]),
+      /distributed: expected not set together with jobDir/,
+    );
+  });
+
   it('a flag with a bad value', async () => {
     expectUsageError(
       await trawl(['crawl', 'spiders/books.ts', '--concurrency', 'lots']),

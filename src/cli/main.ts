@@ -48,6 +48,9 @@ function crawlOptions(flags: CrawlFlags): CrawlOptions {
     ...(flags.timeLimit !== undefined ? { timeLimitMs: flags.timeLimit } : {}),
     ...(flags.jobDir !== undefined ? { jobDir: flags.jobDir } : {}),
     ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+    ...(flags.redis !== undefined && flags.crawlId !== undefined
+      ? { distributed: { redis: flags.redis, crawlId: flags.crawlId } }
+      : {}),
   };
 }
 
@@ -91,11 +94,11 @@ export function buildProgram(): Command {
       .option('--redis <url>', 'share the frontier through Redis (distributed crawl)')
       .option('--crawl-id <name>', 'name of the distributed crawl in Redis'),
   ).action(async (spider: string, flags: CrawlFlags) => {
-    if (flags.redis || flags.crawlId)
+    if ((flags.redis === undefined) !== (flags.crawlId === undefined))
       throw new CommanderError(
         EXIT.usage,
-        'trawl.unsupported',
-        'error: --redis and --crawl-id are not available in this build yet',
+        'trawl.distributed',
+        'error: --redis and --crawl-id go together (a distributed crawl needs both)',
       );
     process.exitCode = await runCrawl({
       spider,

@@ -11,6 +11,7 @@ import {
   OptionError,
   type RequestInit,
   SpiderInvalidError,
+  sharedCrawlExists,
   SpiderNotFoundError,
   sinkFromUri,
   UsageError,
@@ -49,7 +50,11 @@ export async function runCrawl(options: RunCrawlOptions): Promise<number> {
     ...(options.startFile ? await readStartFile(options.startFile) : []),
   ];
   // Resuming a job continues its outputs: items already written stay, new ones are appended.
-  const resuming = options.crawl.jobDir !== undefined && jobExists(options.crawl.jobDir);
+  // So does joining a distributed crawl that already has state in Redis.
+  const distributed = options.crawl.distributed;
+  const resuming =
+    (options.crawl.jobDir !== undefined && jobExists(options.crawl.jobDir)) ||
+    (distributed !== undefined && (await sharedCrawlExists(distributed.redis, distributed.crawlId)));
   const sinks = options.outputs.map((uri) => sinkFromUri(uri, { append: resuming }));
   const job = crawl(options.spider, { ...options.crawl, ...(start.length ? { start } : {}) });
 

@@ -173,6 +173,11 @@ export class Fetcher {
     }
   }
 
+  /** Whether the origin's robots.txt verdict is at hand (no fetch needed before its next request). */
+  knowsRobots(origin: string): boolean {
+    return this.options.obeyRobotsTxt === false || this.robots.peek(origin) !== undefined;
+  }
+
   /** The robots.txt rules of an origin (fetched if needed), e.g. for its `Sitemap:` lines. */
   async robotsFor(origin: string): Promise<RobotsRules | undefined> {
     const verdict = await this.robots.get(origin);

@@ -15,7 +15,7 @@ import {
   WorkerCrashError,
 } from '../errors.js';
 import { Fetcher } from '../fetcher/fetcher.js';
-import { HostLimits } from '../fetcher/host-limits.js';
+import { deliveryMarginMs, HostLimits } from '../fetcher/host-limits.js';
 import { isRetryable, retryDelayMs } from '../fetcher/retry.js';
 import { importModule, resolveModulePath } from '../load-module.js';
 import { type CrawlOptions, type ResolvedOptions, resolveOptions } from '../options.js';
@@ -28,6 +28,7 @@ import { Channel } from './channel.js';
 import { CrawlEvents } from './events.js';
 import { Frontier } from './frontier.js';
 import { JobDir } from './job-dir.js';
+import { SharedFrontier } from './shared-frontier.js';
 import { type CrawlStats, countError, countStatus, newStats, type StopReason, updateRates } from './stats.js';
 
 /** A spider module path, or an inline spider object (parsed on the main thread). */
@@ -36,6 +37,10 @@ export type SpiderSource = string | Spider;
 /** Pages fetched but not yet parsed, per parser thread. */
 const PARSE_QUEUE_PER_WORKER = 2;
 const SINK_BATCH = 100;
+/** In a distributed crawl: how often an idle process asks Redis for work or whether the crawl is over. */
+const SHARED_POLL_MS = 200;
+/** A request refused by the shared host gate because the host is at its concurrency is retried after this. */
+const SHARED_BUSY_RETRY_MS = 20;
 
 /**
  * A running (or ready) crawl. Iterate it for items, or `pipeTo` sinks; `stats` and `events` report
@@ -190,6 +195,9 @@ class Engine {
   private firstAttempts = 0;
   private startedMs = 0;
   private jobDir: JobDir | undefined;
+  /** The Redis frontier of a distributed crawl; the local frontier then holds what was taken from it. */
+  private shared: SharedFrontier | undefined;
+  private nextClaimAt = 0;
   /** Requests taken from the frontier and not yet done: fetching, parsing, or items not yet durable. */
   private readonly active = new Set<CrawlRequest>();
   /** Items pushed to the item stream so far, and how many of them the consumer has handled. */
@@ -300,6 +308,14 @@ class Engine {
           fatal ??= error;
         }
       }
+      if (this.shared) {
+        // Requests taken but not done go back to the shared queue for the other processes.
+        try {
+          await this.shared.close();
+        } catch (error) {
+          fatal ??= error;
+        }
+      }
       this.stats.finishedAt = new Date().toISOString();
       this.updateGauges();
       this.stats.stopReason ??=
@@ -336,12 +352,25 @@ class Engine {
       for (const request of restored.pending) this.frontier.requeue(request);
       this.stats.restored = restored.pending.length;
     }
-    // On resume the seeds are deduped against the restored seen set, as Scrapy's JOBDIR does.
+    const distributed = this.options.distributed;
+    if (distributed)
+      this.shared = await SharedFrontier.connect({
+        url: distributed.redis,
+        crawlId: distributed.crawlId,
+        leaseMs: distributed.leaseMs,
+      });
+    // On resume the seeds are deduped against the restored seen set, as Scrapy's JOBDIR does; in a
+    // distributed crawl, against every process's (a second process adds nothing new).
+    const fresh: CrawlRequest[] = [];
     for (const seed of seeds) {
-      const added = this.frontier.add(seed);
+      const added = this.shared ? this.frontier.admit(seed) : this.frontier.add(seed);
       if (added === 'invalid') throw new InvalidUrlError(seed.url);
-      if (typeof added !== 'string') this.jobDir?.queued(added);
+      if (typeof added !== 'string') {
+        this.jobDir?.queued(added);
+        fresh.push(added);
+      }
     }
+    await this.shared?.add(fresh);
     this.stats.bounds = {
       inFlight: this.options.concurrency,
       parseBacklog: 0,
@@ -418,6 +447,7 @@ class Engine {
   /** The scheduler: start requests from hosts with capacity until the frontier and every stage are empty. */
   private async schedule(): Promise<void> {
     for (;;) {
+      if (this.shared && !this.stopReason) await this.refill();
       let waitMs = Number.POSITIVE_INFINITY;
       while (!this.stopReason && this.fetching < this.options.concurrency) {
         const pick = this.frontier.next(this.hostLimits);
@@ -439,9 +469,27 @@ class Engine {
         this.launch(request);
       }
       this.updateGauges();
-      if (this.tasks.size === 0 && (this.stopReason || this.frontier.pending === 0)) return;
+      if (this.tasks.size === 0 && (this.stopReason || this.frontier.pending === 0)) {
+        // Alone, an empty frontier ends the crawl; shared, only when no process has work left.
+        if (!this.shared || this.stopReason || (await this.shared.idle())) return;
+      }
+      if (this.shared && this.frontier.pending < this.options.concurrency)
+        waitMs = Math.min(waitMs, SHARED_POLL_MS);
       await this.wakeup.wait(this.stopReason ? Number.POSITIVE_INFINITY : waitMs);
     }
+  }
+
+  /** Takes work from the shared frontier when the local one runs low. */
+  private async refill(): Promise<void> {
+    const room = this.options.concurrency * 2 - this.frontier.pending;
+    if (room < this.options.concurrency || performance.now() < this.nextClaimAt) return;
+    const claimed = await this.shared!.claim(room);
+    for (const request of claimed) {
+      this.frontier.markSeen(request.fingerprint);
+      this.frontier.requeue(request);
+    }
+    // An empty queue is asked again after a pause, not on every wakeup.
+    this.nextClaimAt = claimed.length === 0 ? performance.now() + SHARED_POLL_MS / 2 : 0;
   }
 
   private launch(request: CrawlRequest): void {
@@ -463,6 +511,12 @@ class Engine {
     this.fetching++;
     this.stats.gauges.maxInFlight = Math.max(this.stats.gauges.maxInFlight, this.fetching);
     this.hostLimits.acquire(origin);
+    let releaseSharedSlot: (() => Promise<void>) | undefined;
+    if (this.shared) {
+      const turn = await this.sharedTurn(request, origin);
+      if (!turn) return;
+      releaseSharedSlot = turn;
+    }
     request.attempts++;
     this.stats.requests++;
     this.events.emit('request', request);
@@ -471,11 +525,13 @@ class Engine {
       response = await this.fetcher!.fetch(request, signal);
     } catch (error) {
       this.hostLimits.release(origin);
+      void releaseSharedSlot?.();
       this.fetching--;
       this.fetchFailed(request, error);
       return;
     }
     this.hostLimits.release(origin);
+    void releaseSharedSlot?.();
     response.attempts = request.attempts;
     this.stats.bytes += response.wireBytes;
     countStatus(this.stats, response.status);
@@ -499,6 +555,47 @@ class Engine {
     } finally {
       this.releaseParseSlot();
     }
+  }
+
+  /**
+   * The per-host limits across every process of a distributed crawl. When the host has no turn
+   * free, the request goes back to the local frontier for the time Redis says (holding no slot)
+   * and undefined is returned; else the release of the shared slot.
+   */
+  private async sharedTurn(
+    request: CrawlRequest,
+    origin: string,
+  ): Promise<(() => Promise<void>) | undefined> {
+    if (this.options.obeyRobotsTxt && !this.fetcher!.knowsRobots(origin)) {
+      // robots.txt first, in its own turn, so the shared turn is taken right before the request.
+      this.giveBack(request, origin);
+      await this.fetcher!.robotsFor(origin).catch(() => undefined);
+      this.frontier.requeue(request);
+      return undefined;
+    }
+    const limit = this.hostLimits.limitFor(origin);
+    const gapMs = limit.delayMs + limit.jitterMs * Math.random() + deliveryMarginMs(limit.delayMs);
+    let turn: Awaited<ReturnType<SharedFrontier['gate']>>;
+    try {
+      turn = await this.shared!.gate(origin, limit.concurrency, gapMs);
+    } catch (error) {
+      turn = { waitMs: SHARED_POLL_MS };
+      this.sharedFailed(error);
+    }
+    if (turn.release) return turn.release;
+    this.giveBack(request, origin);
+    request.notBefore = Date.now() + (turn.waitMs > 0 ? turn.waitMs : SHARED_BUSY_RETRY_MS);
+    this.frontier.requeue(request);
+    return undefined;
+  }
+
+  /** Undoes the admission of a request that will not go out now; the caller requeues it. */
+  private giveBack(request: CrawlRequest, origin: string): void {
+    this.hostLimits.unsent(origin);
+    this.hostLimits.release(origin);
+    this.fetching--;
+    if (request.attempts === 0) this.firstAttempts--;
+    this.active.delete(request);
   }
 
   private async parse(
@@ -566,13 +663,24 @@ class Engine {
         ...(outcome.error.stack ? { data: { stack: outcome.error.stack } } : {}),
       });
     }
+    const found: CrawlRequest[] = [];
     for (const init of outcome.requests) {
-      const added = this.frontier.add(init, request);
+      const added = this.shared ? this.frontier.admit(init, request) : this.frontier.add(init, request);
       if (typeof added === 'string') {
         this.stats.dropped[added]++;
         if (added === 'depth') this.droppedForDepth = true;
       } else {
         this.jobDir?.queued(added);
+        found.push(added);
+      }
+    }
+    if (this.shared && found.length > 0) {
+      // Queued in Redis before this page can be reported done, so a crash loses none of them.
+      try {
+        this.stats.dropped.duplicate += found.length - (await this.shared.add(found));
+      } catch (error) {
+        this.sharedFailed(error);
+        return;
       }
     }
     for (const item of outcome.items) {
@@ -601,17 +709,21 @@ class Engine {
 
   private settleAwaiting(): void {
     const done: string[] = [];
+    const doneRequests: CrawlRequest[] = [];
     while (this.awaitingHead < this.awaiting.length) {
       const next = this.awaiting[this.awaitingHead]!;
       if (next.mark > this.acked) break;
       this.awaitingHead++;
       this.active.delete(next.request);
       done.push(next.request.fingerprint);
+      doneRequests.push(next.request);
     }
     if (this.awaitingHead > 1024 && this.awaitingHead * 2 > this.awaiting.length) {
       this.awaiting = this.awaiting.slice(this.awaitingHead);
       this.awaitingHead = 0;
     }
+    if (this.shared && doneRequests.length > 0)
+      this.shared.done(doneRequests).catch((error) => this.sharedFailed(error));
     if (done.length === 0 || !this.jobDir) return;
     const jobDir = this.jobDir;
     jobDir
@@ -631,12 +743,15 @@ class Engine {
     yield* this.active;
   }
 
-  private jobDirFailed(error: unknown): void {
+  /**
+   * The job directory or the shared frontier failed. Going on would break the resume promise (or
+   * the agreement with the other processes on what is done), so the crawl ends with the error.
+   */
+  private stateFailed(error: unknown, where: string): void {
     if (this.controller.signal.aborted) return;
-    // Going on without the log would break the resume promise, so the crawl ends with the error.
     this.stats.stopReason = 'error';
     this.events.emit('failure', {
-      url: this.options.jobDir ?? '',
+      url: where,
       error: errorRecord(error),
       attempts: 0,
       callback: '',
@@ -644,6 +759,14 @@ class Engine {
       depth: 0,
     });
     this.abort();
+  }
+
+  private jobDirFailed(error: unknown): void {
+    this.stateFailed(error, this.options.jobDir ?? '');
+  }
+
+  private sharedFailed(error: unknown): void {
+    this.stateFailed(error, this.options.distributed?.redis ?? '');
   }
 
   private fetchFailed(request: CrawlRequest, error: unknown): void {

@@ -63,6 +63,16 @@ export class Frontier {
    * why not. Start requests bypass the host filter: they define it.
    */
   add(init: RequestInit, parent?: CrawlRequest): CrawlRequest | Rejection {
+    const request = this.admit(init, parent);
+    if (typeof request !== 'string') this.enqueue(request);
+    return request;
+  }
+
+  /**
+   * `add` without queueing: the checks, the seen set and the `CrawlRequest`, for a caller that
+   * queues it elsewhere (the Redis frontier of a distributed crawl).
+   */
+  admit(init: RequestInit, parent?: CrawlRequest): CrawlRequest | Rejection {
     let url: string;
     try {
       url = canonicalUrl(init.url);
@@ -93,7 +103,6 @@ export class Frontier {
       ...(init.body !== undefined ? { body: init.body } : {}),
       ...(parent ? { referrer: parent.url } : {}),
     };
-    this.enqueue(request);
     return request;
   }
 
