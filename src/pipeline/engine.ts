@@ -677,7 +677,10 @@ class Engine {
     if (this.shared && found.length > 0) {
       // Queued in Redis before this page can be reported done, so a crash loses none of them.
       try {
-        this.stats.dropped.duplicate += found.length - (await this.shared.add(found));
+        const added = await this.shared.add(found);
+        this.stats.dropped.duplicate += found.length - added;
+        // There is work in the queue now: the next refill need not wait out an empty claim.
+        if (added > 0) this.nextClaimAt = 0;
       } catch (error) {
         this.sharedFailed(error);
         return;

@@ -138,6 +138,7 @@ export class SharedFrontier {
   /** Host slots this process holds: slot id -> its key. */
   private readonly slots = new Map<string, string>();
   private renewTimer: NodeJS.Timeout | undefined;
+  private readonly shas = new Map<string, string>();
   private renewing: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -301,14 +302,22 @@ export class SharedFrontier {
     return `${this.prefix}${name}`;
   }
 
-  private eval(script: string, keys: string[], args: string[]): Promise<unknown> {
-    return this.client.sendCommand([
-      'EVAL',
-      script,
-      String(keys.length),
-      ...keys.map((k) => this.key(k)),
-      ...args,
-    ]);
+  /** Runs a script by its SHA (loaded once), so each call sends only keys and arguments. */
+  private async eval(script: string, keys: string[], args: string[]): Promise<unknown> {
+    const tail = [String(keys.length), ...keys.map((k) => this.key(k)), ...args];
+    let sha = this.shas.get(script);
+    if (sha === undefined) {
+      sha = String(await this.client.sendCommand(['SCRIPT', 'LOAD', script]));
+      this.shas.set(script, sha);
+    }
+    try {
+      return await this.client.sendCommand(['EVALSHA', sha, ...tail]);
+    } catch (error) {
+      // Redis restarted or its script cache was flushed: send the script itself.
+      if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
+      this.shas.delete(script);
+      return this.client.sendCommand(['EVAL', script, ...tail]);
+    }
   }
 }
 
