@@ -481,8 +481,9 @@ class Engine {
 
   /** Takes work from the shared frontier when the local one runs low. */
   private async refill(): Promise<void> {
-    const room = this.options.concurrency * 2 - this.frontier.pending;
-    if (room < this.options.concurrency || performance.now() < this.nextClaimAt) return;
+    // Only what can start soon: requests held here are requests the other processes cannot take.
+    const room = this.options.concurrency - this.fetching - this.frontier.pending;
+    if (room <= 0 || performance.now() < this.nextClaimAt) return;
     const claimed = await this.shared!.claim(room);
     for (const request of claimed) {
       this.frontier.markSeen(request.fingerprint);
