@@ -148,6 +148,27 @@ describe('content types', () => {
   });
 });
 
+describe('response headers', () => {
+  it('takes 40 KB of headers, as real sites send now and then, and refuses 100 KB with a clear error', async () => {
+    const url = await rawServer((socket) => {
+      socket.once('data', (request) => {
+        const size = request.toString().startsWith('GET /big') ? 100_000 : 40_000;
+        socket.end(
+          `HTTP/1.1 200 OK\r\ncontent-type: text/html\r\nx-policy: ${'a'.repeat(size)}\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello`,
+        );
+      });
+    });
+    const fetcher = track(testFetcher());
+    const ok = await fetcher.fetch(crawlRequest(url));
+    expect(ok.status).toBe(200);
+    expect(ok.headers['x-policy']).toHaveLength(40_000);
+    await expect(fetcher.fetch(crawlRequest(`${url}big`))).rejects.toMatchObject({
+      code: 'TRAWL_ERR_NETWORK',
+      message: expect.stringContaining('UND_ERR_HEADERS_OVERFLOW'),
+    });
+  });
+});
+
 describe('redirects', () => {
   it('are followed hop by hop and the page carries the final URL', async () => {
     const server = await startServer((req, res) => {

@@ -31,10 +31,39 @@ describe('loadMarkup', () => {
     );
     expect(truncatedAt).toBeUndefined();
     expect(hrefs($)).toEqual(['/inside', '/after']);
-    expect($('a[href="/inside"]').parents().length).toBeLessThanOrEqual(MAX_TREE_DEPTH);
+    // The cap bounds the markup's nesting; the <html> every document is put under comes on top.
+    expect($('a[href="/inside"]').parents().length).toBeLessThanOrEqual(MAX_TREE_DEPTH + 1);
     expect($('div').length).toBe(depth);
     // /after follows the closed nesting, so it sits at the top level again.
-    expect($('a[href="/after"]').parent().length).toBe(0);
+    expect($('a[href="/after"]').parent().is('html')).toBe(true);
+  });
+
+  it('puts everything under one <html>, as browsers do: a fragment, and content after </html>', () => {
+    const fragment = loadMarkup('<p>one</p><p>two</p>').$;
+    expect(
+      fragment
+        .root()
+        .children()
+        .toArray()
+        .map((n) => (n as { name?: string }).name),
+    ).toEqual(['html']);
+    expect(fragment('html > p').length).toBe(2);
+
+    const sloppy = loadMarkup(
+      '<!DOCTYPE html><!-- before --><html><head><title>T</title></head><body><a href="/in">in</a></body></html><script>late()</script><a href="/late">late</a>',
+    ).$;
+    const top = sloppy.root().contents().toArray();
+    expect(top.map((n) => n.type)).toEqual(['directive', 'tag']);
+    expect(sloppy('title').text()).toBe('T');
+    expect(hrefs(sloppy)).toEqual(['/in', '/late']);
+    // Document order is kept: the stray nodes sit after <body>, the comment before <head>.
+    expect(
+      sloppy('html')
+        .children()
+        .toArray()
+        .map((n) => (n as { name: string }).name),
+    ).toEqual(['head', 'body', 'script', 'a']);
+    expect(sloppy('html').contents().first().get(0)?.type).toBe('comment');
   });
 
   it('keeps unclosed <p>, <li> and <option> runs whole, since each closes the one before', () => {

@@ -68,6 +68,7 @@ const ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,applicatio
 /** RFC 9309 asks crawlers to parse at least 500 KiB of robots.txt. */
 const ROBOTS_MAX_BYTES = 512 * 1024;
 const ROBOTS_MAX_REDIRECTS = 5;
+const MAX_HEADER_BYTES = 64 * 1024;
 
 /**
  * One HTTP attempt per `fetch`, composed in this order: cache, robots.txt, then hop by hop
@@ -105,6 +106,9 @@ export class Fetcher {
       headersTimeout: options.timeouts.headersMs,
       bodyTimeout: options.timeouts.bodyIdleMs,
       keepAliveTimeout: 10_000,
+      // Real sites send 20-40 KB of Set-Cookie or CSP now and then; browsers take far more than
+      // undici's 16 KB default. Past this the response fails as a recorded network error.
+      maxHeaderSize: MAX_HEADER_BYTES,
     };
     const base = options.proxy
       ? new ProxyAgent({ uri: options.proxy, ...common })
