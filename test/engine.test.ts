@@ -176,7 +176,8 @@ describe('library API', () => {
         const stats = await job.finished;
         // Closed handles leave the list on a later turn of the loop; give a loaded machine a moment.
         const live = () => process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap');
-        for (let i = 0; i < 40 && live().length > 0; i++) await new Promise((resolve) => setImmediate(resolve));
+        // A terminated worker's MessagePort can take some milliseconds to go: up to 2 s, polled.
+        for (let i = 0; i < 200 && live().length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
         const open = live();
         console.log(JSON.stringify({ items: n, stopReason: stats.stopReason, open }));
       `;
