@@ -71,6 +71,54 @@ describe('decoding', () => {
     }
   });
 
+  it('decodes alike whether the compressed page arrives at once or in slow pieces', async () => {
+    const gz = gzipSync(Buffer.from(page));
+    const slow = await startServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-encoding': 'gzip' });
+      if (req.url === '/at-once') return res.end(gz);
+      // Chunked, in four pieces 30 ms apart: the body is still arriving when the fetcher reads it.
+      let sent = 0;
+      const step = Math.ceil(gz.length / 4);
+      const timer = setInterval(() => {
+        res.write(gz.subarray(sent, sent + step));
+        sent += step;
+        if (sent >= gz.length) {
+          clearInterval(timer);
+          res.end();
+        }
+      }, 30);
+    });
+    const fetcher = testFetcher();
+    try {
+      for (const path of ['/at-once', '/slow']) {
+        const response = await fetcher.fetch(crawlRequest(`${slow.origin}${path}`));
+        expect(Buffer.from(response.body).toString('utf8')).toBe(page);
+        expect(response.wireBytes).toBe(gz.length);
+      }
+    } finally {
+      await fetcher.close();
+      await slow.close();
+    }
+  });
+
+  it('a gzip body cut short gives what it holds, as browsers do', async () => {
+    const gz = gzipSync(Buffer.from(page));
+    const cut = await startServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html', 'content-encoding': 'gzip' });
+      res.end(gz.subarray(0, Math.floor(gz.length / 2)));
+    });
+    const fetcher = testFetcher();
+    try {
+      const response = await fetcher.fetch(crawlRequest(cut.url));
+      const text = Buffer.from(response.body).toString('utf8');
+      expect(text.length).toBeGreaterThan(1000);
+      expect(page.startsWith(text)).toBe(true);
+    } finally {
+      await fetcher.close();
+      await cut.close();
+    }
+  });
+
   it('a corrupt compressed body fails with a decode error', async () => {
     const fetcher = testFetcher();
     await expect(fetcher.fetch(crawlRequest(`${server.origin}/corrupt`))).rejects.toMatchObject({

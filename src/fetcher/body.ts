@@ -74,10 +74,15 @@ export async function readBody(
   return finish(chunks, decodedBytes, wireBytes);
 }
 
+/** Encoded bodies up to this size that have fully arrived are decoded in one synchronous call. */
+const DECODE_AT_ONCE_WIRE_BYTES = 256 * 1024;
+
 /**
  * The body of an `Exchange`: an identity body is collected straight from the socket (refused up
  * front when its declared length is over the cap), and returned at once when it has already
- * arrived; an encoded one is streamed through `readBody`.
+ * arrived. An encoded one that has already arrived and is small is decoded in one call (a stream
+ * pipeline per page costs several times the decoding itself); any other is streamed through
+ * `readBody`.
  */
 export function readResponseBody(
   exchange: Exchange,
@@ -96,7 +101,44 @@ export function readResponseBody(
     // No async frame here: this is the path nearly every page takes.
     return exchange.collect(maxBytes).then((body) => ({ body, wireBytes: exchange.wireBytes }));
   }
+  const coding = encoding.trim().toLowerCase();
+  if (ONE_SHOT_CODINGS.has(coding)) {
+    const arrived = exchange.collectNow(Math.min(maxBytes, DECODE_AT_ONCE_WIRE_BYTES));
+    if (arrived) {
+      try {
+        return { body: decodeAtOnce(arrived, coding, maxBytes), wireBytes: exchange.wireBytes };
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+  }
   return readBody(exchange.stream(), encoding, maxBytes);
+}
+
+const ONE_SHOT_CODINGS = new Set(['gzip', 'x-gzip', 'deflate', 'br']);
+
+/**
+ * Decodes a whole body in one call. `maxOutputLength` stops zlib once the output would pass the
+ * cap, so a bomb costs at most `maxBytes` of output, as in the streaming path; a truncated stream
+ * gives what it holds, also as there.
+ */
+function decodeAtOnce(bytes: Uint8Array, coding: string, maxBytes: number): Uint8Array {
+  if (bytes.byteLength === 0) return bytes;
+  const options = { maxOutputLength: maxBytes, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+  let out: Buffer;
+  try {
+    if (coding === 'br') out = zlib.brotliDecompressSync(bytes, { maxOutputLength: maxBytes });
+    else if (coding === 'deflate')
+      out = isZlibWrapped(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+        ? zlib.inflateSync(bytes, options)
+        : zlib.inflateRawSync(bytes, options);
+    else out = zlib.gunzipSync(bytes, options);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
+      throw new BodyTooLargeError(maxBytes, 'decoded');
+    throw new DecodeError(`cannot decode ${coding} body: ${(error as Error).message}`, { cause: error });
+  }
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
 function finish(chunks: Buffer[], decodedBytes: number, wireBytes: number): BodyResult {

@@ -108,10 +108,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return;
     this.status = statusCode;
     this.headers = flattenHeaders(headers);
-    // Nothing more is read until the caller decides what the body is for, except a small plain
-    // body of declared length: it is usually in the same packets as the head, and pausing the
-    // parser only to resume it a moment later costs more than holding those bytes.
-    if (!isSmallPlainBody(this.headers)) controller.pause();
+    // A body declared larger than EAGER_BODY_BYTES waits, socket paused, until the caller decides
+    // what it is for. Any other is read on: a small page usually comes in the packets of its
+    // head, and pausing only to resume a moment later costs more than holding those bytes. The
+    // caller decides within this turn of the event loop, so what is read before that is bounded
+    // by what the socket had buffered; decoding, where a bomb would grow, comes later, under the cap.
+    if (!mayReadOn(this.headers)) controller.pause();
     this.resolveHead();
   }
 
@@ -178,13 +180,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 }
 
-/** Bodies up to this declared size, without content-encoding, are read without pausing at the head. */
+/** Bodies declared larger than this on the wire wait at the head until the caller decides. */
 const EAGER_BODY_BYTES = 256 * 1024;
 
-function isSmallPlainBody(headers: Record<string, string>): boolean {
-  if (headers['content-encoding'] !== undefined) return false;
+function mayReadOn(headers: Record<string, string>): boolean {
   const length = headers['content-length'];
-  return length !== undefined && Number(length) <= EAGER_BODY_BYTES;
+  return length === undefined || Number(length) <= EAGER_BODY_BYTES;
 }
 
 /** undici gives lower-cased names; repeated headers are joined (Set-Cookie by newlines). */
