@@ -8,7 +8,7 @@ import { Agent } from 'undici';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const ROUND_LIMIT_MS = 60_000;
 
 if (process.argv[2] === 'server') {
