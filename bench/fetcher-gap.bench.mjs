@@ -5,7 +5,7 @@
 import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { crawlRequest } from './request.mjs';
+import { crawlRequest, defaultFetcher } from './request.mjs';
 import { Agent } from 'undici';
 
 const GAP_MS = Number(process.env.BENCH_GAP_MS ?? 50);
@@ -29,7 +29,7 @@ if (process.argv[2] === 'server') {
 } else {
   const require = createRequire(import.meta.url);
   const Bottleneck = require('bottleneck');
-  const { Fetcher, HostLimits, DEFAULTS } = await import('../dist/index.js');
+  const { HostLimits } = await import('../dist/index.js');
   const child = fork(fileURLToPath(import.meta.url), ['server'], { stdio: 'inherit' });
   const { port } = await new Promise((resolve) => child.once('message', resolve));
   const origin = `http://127.0.0.1:${port}`;
@@ -76,12 +76,7 @@ if (process.argv[2] === 'server') {
       { concurrency: CONCURRENCY, delayMs: GAP_MS, jitterMs: 0 },
       { adaptive: false },
     );
-    const fetcher = await Fetcher.create({
-      userAgent: DEFAULTS.userAgent,
-      headers: {},
-      timeouts: { ...DEFAULTS.timeouts },
-      maxBodyBytes: DEFAULTS.maxBodyBytes,
-      maxRedirects: DEFAULTS.maxRedirects,
+    const fetcher = await defaultFetcher({
       obeyRobotsTxt: false,
       hostLimits: limits,
       startUrls: [`${origin}/`],

@@ -3,7 +3,7 @@
 // alternate (bare, trawl, bare, ...) so drift in a shared machine's load hits both alike.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { crawlRequest } from './request.mjs';
+import { crawlRequest, defaultFetcher } from './request.mjs';
 import { Agent } from 'undici';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -23,7 +23,7 @@ if (process.argv[2] === 'server') {
   server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
   process.on('disconnect', () => process.exit(0));
 } else {
-  const { Fetcher, HostLimits, DEFAULTS } = await import('../dist/index.js');
+  const { HostLimits } = await import('../dist/index.js');
   const child = fork(fileURLToPath(import.meta.url), ['server'], { stdio: 'inherit' });
   const { port } = await new Promise((resolve) => child.once('message', resolve));
   const origin = `http://127.0.0.1:${port}`;
@@ -62,12 +62,7 @@ if (process.argv[2] === 'server') {
     // Everything a crawl uses per request: host admission, robots.txt, guard, cookies, body cap,
     // charset detection, adaptive throttle.
     const hostLimits = new HostLimits({ concurrency: CONCURRENCY, delayMs: 0, jitterMs: 0 });
-    const fetcher = await Fetcher.create({
-      userAgent: DEFAULTS.userAgent,
-      headers: {},
-      timeouts: { ...DEFAULTS.timeouts },
-      maxBodyBytes: DEFAULTS.maxBodyBytes,
-      maxRedirects: DEFAULTS.maxRedirects,
+    const fetcher = await defaultFetcher({
       connectionsPerOrigin: CONCURRENCY,
       hostLimits,
       startUrls: [`${origin}/`],

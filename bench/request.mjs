@@ -13,3 +13,16 @@ export function crawlRequest(url) {
     attempts: 0,
   };
 }
+
+/** A fetcher with the crawl defaults (built dist/), as a bench drives it; `options` adds or overrides. */
+export async function defaultFetcher(options) {
+  const { Fetcher, DEFAULTS } = await import('../dist/index.js');
+  return Fetcher.create({
+    userAgent: DEFAULTS.userAgent,
+    headers: {},
+    timeouts: { ...DEFAULTS.timeouts },
+    maxBodyBytes: DEFAULTS.maxBodyBytes,
+    maxRedirects: DEFAULTS.maxRedirects,
+    ...options,
+  });
+}

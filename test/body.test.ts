@@ -48,6 +48,26 @@ beforeAll(async () => {
   });
   bodies.set('/corrupt', { body: Buffer.from('not gzip at all, sorry'), encoding: 'gzip' });
   server = await startServer((req, res) => {
+    const gz = bodies.get('/gzip')!.body;
+    if (req.url === '/gzip-cut') {
+      res.writeHead(200, { 'content-type': 'text/html', 'content-encoding': 'gzip' });
+      return res.end(gz.subarray(0, Math.floor(gz.length / 2)));
+    }
+    if (req.url === '/gzip-slow') {
+      // Chunked, in four pieces 30 ms apart: the body is still arriving when the fetcher reads it.
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-encoding': 'gzip' });
+      const step = Math.ceil(gz.length / 4);
+      let sent = 0;
+      const timer = setInterval(() => {
+        res.write(gz.subarray(sent, sent + step));
+        sent += step;
+        if (sent >= gz.length) {
+          clearInterval(timer);
+          res.end();
+        }
+      }, 30);
+      return;
+    }
     const entry = bodies.get(req.url ?? '');
     if (!entry) return res.writeHead(404).end();
     res.writeHead(200, {
@@ -58,6 +78,23 @@ beforeAll(async () => {
   });
 }, 60_000);
 afterAll(() => server.close());
+
+/** Peak RSS growth while `run` goes, sampled every 2 ms. */
+async function peakGrowth(run: () => Promise<unknown>): Promise<number> {
+  global.gc?.();
+  const before = process.memoryUsage().rss;
+  let peak = before;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 2);
+  try {
+    await run();
+  } finally {
+    clearInterval(sampler);
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }
+  return peak - before;
+}
 
 describe('decoding', () => {
   it.each(['/plain', '/gzip', '/deflate', '/deflate-raw', '/br'])('%s decodes to the page', async (path) => {
@@ -72,50 +109,27 @@ describe('decoding', () => {
   });
 
   it('decodes alike whether the compressed page arrives at once or in slow pieces', async () => {
-    const gz = gzipSync(Buffer.from(page));
-    const slow = await startServer((req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-encoding': 'gzip' });
-      if (req.url === '/at-once') return res.end(gz);
-      // Chunked, in four pieces 30 ms apart: the body is still arriving when the fetcher reads it.
-      let sent = 0;
-      const step = Math.ceil(gz.length / 4);
-      const timer = setInterval(() => {
-        res.write(gz.subarray(sent, sent + step));
-        sent += step;
-        if (sent >= gz.length) {
-          clearInterval(timer);
-          res.end();
-        }
-      }, 30);
-    });
     const fetcher = testFetcher();
     try {
-      for (const path of ['/at-once', '/slow']) {
-        const response = await fetcher.fetch(crawlRequest(`${slow.origin}${path}`));
+      for (const path of ['/gzip', '/gzip-slow']) {
+        const response = await fetcher.fetch(crawlRequest(`${server.origin}${path}`));
         expect(Buffer.from(response.body).toString('utf8')).toBe(page);
-        expect(response.wireBytes).toBe(gz.length);
+        expect(response.wireBytes).toBe(bodies.get('/gzip')!.body.length);
       }
     } finally {
       await fetcher.close();
-      await slow.close();
     }
   });
 
   it('a gzip body cut short gives what it holds, as browsers do', async () => {
-    const gz = gzipSync(Buffer.from(page));
-    const cut = await startServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html', 'content-encoding': 'gzip' });
-      res.end(gz.subarray(0, Math.floor(gz.length / 2)));
-    });
     const fetcher = testFetcher();
     try {
-      const response = await fetcher.fetch(crawlRequest(cut.url));
+      const response = await fetcher.fetch(crawlRequest(`${server.origin}/gzip-cut`));
       const text = Buffer.from(response.body).toString('utf8');
       expect(text.length).toBeGreaterThan(1000);
       expect(page.startsWith(text)).toBe(true);
     } finally {
       await fetcher.close();
-      await cut.close();
     }
   });
 
@@ -151,27 +165,21 @@ describe('body cap', () => {
     'stops the 256 MiB %s early with bounded memory',
     async (path) => {
       const fetcher = testFetcher();
-      global.gc?.();
-      const before = process.memoryUsage().rss;
-      let peak = before;
-      const sampler = setInterval(() => {
-        peak = Math.max(peak, process.memoryUsage().rss);
-      }, 2);
       const t0 = performance.now();
+      let growth: number;
       try {
-        await expect(fetcher.fetch(crawlRequest(`${server.origin}${path}`))).rejects.toMatchObject({
-          code: 'TRAWL_ERR_BODY_TOO_LARGE',
-          message: expect.stringContaining('decoded'),
-        });
+        growth = await peakGrowth(() =>
+          expect(fetcher.fetch(crawlRequest(`${server.origin}${path}`))).rejects.toMatchObject({
+            code: 'TRAWL_ERR_BODY_TOO_LARGE',
+            message: expect.stringContaining('decoded'),
+          }),
+        );
       } finally {
-        clearInterval(sampler);
-        peak = Math.max(peak, process.memoryUsage().rss);
         await fetcher.close();
       }
       // The default cap is 10 MiB; expanding the whole bomb would take 256 MiB and several seconds.
-      if (process.env.TRAWL_PRINT_MEMORY)
-        console.log(path, `peak RSS +${((peak - before) / 1048576).toFixed(1)} MiB`);
-      expect(peak - before).toBeLessThan(64 * 1024 * 1024);
+      if (process.env.TRAWL_PRINT_MEMORY) console.log(path, `peak RSS +${(growth / 1048576).toFixed(1)} MiB`);
+      expect(growth).toBeLessThan(64 * 1024 * 1024);
       expect(performance.now() - t0).toBeLessThan(3000);
     },
     20_000,
@@ -179,23 +187,6 @@ describe('body cap', () => {
 });
 
 describe('readBody', () => {
-  /** Peak RSS growth while `run` goes, sampled every 2 ms. */
-  async function peakGrowth(run: () => Promise<unknown>): Promise<number> {
-    global.gc?.();
-    const before = process.memoryUsage().rss;
-    let peak = before;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, process.memoryUsage().rss);
-    }, 2);
-    try {
-      await run();
-    } finally {
-      clearInterval(sampler);
-      peak = Math.max(peak, process.memoryUsage().rss);
-    }
-    return peak - before;
-  }
-
   it.each(['/bomb-gzip', '/bomb-deflate', '/bomb-deflate-raw'])(
     'pulls decoded output with backpressure even when the whole %s arrives as one chunk',
     async (path) => {

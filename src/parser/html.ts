@@ -116,34 +116,31 @@ function underOneHtmlElement(
   root: DomHandlerModule.Document,
   Element: typeof DomHandlerModule.Element,
 ): void {
-  const top = root.children;
-  const existing = top.find(
+  const existing = root.children.find(
     (node): node is DomHandlerModule.Element =>
       node.type === 'tag' && (node as DomHandlerModule.Element).name === 'html',
   );
-  const strays = top.filter((node) => node !== existing && node.type !== 'directive');
-  if (strays.length === 0) return;
-  const html = existing ?? new Element('html', {});
+  const directives: DomHandlerModule.ChildNode[] = [];
   const before: DomHandlerModule.ChildNode[] = [];
   const after: DomHandlerModule.ChildNode[] = [];
-  let seenHtml = false;
-  for (const node of top) {
-    if (node === existing) seenHtml = true;
-    else if (node.type !== 'directive') (seenHtml ? after : before).push(node);
+  let pastHtml = false;
+  for (const node of root.children) {
+    if (node === existing) pastHtml = true;
+    else if (node.type === 'directive') directives.push(node);
+    else (pastHtml ? after : before).push(node);
   }
-  const children = [...before, ...html.children, ...after];
+  if (before.length === 0 && after.length === 0) return;
+  const html = existing ?? new Element('html', {});
+  adopt(html, [...before, ...html.children, ...after]);
+  adopt(root, [...directives, html]);
+}
+
+/** Makes `children` the child list of `parent`, with parent and sibling links to match. */
+function adopt(parent: DomHandlerModule.ParentNode, children: DomHandlerModule.ChildNode[]): void {
   children.forEach((node, i) => {
-    node.parent = html;
+    node.parent = parent;
     node.prev = children[i - 1] ?? null;
     node.next = children[i + 1] ?? null;
   });
-  html.children = children;
-  const rest = top.filter((node) => node.type === 'directive');
-  const rootChildren = [...rest, html];
-  rootChildren.forEach((node, i) => {
-    node.parent = root;
-    node.prev = rootChildren[i - 1] ?? null;
-    node.next = rootChildren[i + 1] ?? null;
-  });
-  root.children = rootChildren;
+  parent.children = children;
 }

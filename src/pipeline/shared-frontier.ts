@@ -169,11 +169,6 @@ export class SharedFrontier {
     return frontier;
   }
 
-  /** Requests this process holds (leased, not yet done). */
-  get holding(): number {
-    return this.heldCount;
-  }
-
   /** Queues requests no process has queued before (unfiltered ones always); returns how many were new. */
   async add(requests: CrawlRequest[]): Promise<number> {
     if (requests.length === 0) return 0;
