@@ -4,7 +4,8 @@
 // 1. Event-loop delay of the main thread during a real crawl of a local site, pool vs --workers 0.
 // 2. Parse throughput of the pool alone (no fetching) with 1 and with 2 workers.
 // 3. Part 2 again in a child process running with V8's --single-threaded-gc.
-// Environment: ROUNDS (default 3), CRAWL_PAGES (default 40), POOL_PAGES (default 48).
+// Environment: ROUNDS (default 5), CRAWL_PAGES (default 40), POOL_PAGES (default 64: pages a round
+// on 1 worker; 2 workers get twice as many).
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { availableParallelism } from 'node:os';
@@ -16,9 +17,10 @@ import { ParserPool } from '../dist/parser/pool.js';
 
 const SPIDER = fileURLToPath(new URL('./parser-spider.mjs', import.meta.url));
 const PAGE_BYTES = 300 * 1024;
-const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const CRAWL_PAGES = Number(process.env.CRAWL_PAGES ?? 40);
-const POOL_PAGES = Number(process.env.POOL_PAGES ?? 48);
+const POOL_PAGES = Number(process.env.POOL_PAGES ?? 64);
+const BLOCK_PAGES = 16;
 
 setTimeout(() => {
   console.error('parser bench: gave up after 10 minutes');
@@ -100,79 +102,109 @@ async function crawlRun(workers) {
   };
 }
 
-/** The pool alone: POOL_PAGES pages, two in flight per worker, after a warm-up. */
-async function poolRun(workers) {
-  const pool = new ParserPool({ workers });
-  const task = (i) => {
-    const url = `${siteUrl}listing/${i % pages.length}`;
-    return {
-      spiderPath: SPIDER,
-      callback: 'listing',
-      request: {
-        url,
-        method: 'GET',
-        callback: 'listing',
-        depth: 1,
-        userData: {},
-      },
+/** A parse task for listing page i, as the crawl would send it. */
+function poolTask(i) {
+  const url = `${siteUrl}listing/${i % pages.length}`;
+  return {
+    spiderPath: SPIDER,
+    callback: 'listing',
+    request: {
       url,
-      status: 200,
-      headers: { 'content-type': 'text/html; charset=utf-8' },
-      encoding: 'utf-8',
-      // A fresh copy per task: the pool transfers (detaches) what it is given.
-      body: new Uint8Array(pages[i % pages.length]),
-    };
+      method: 'GET',
+      callback: 'listing',
+      depth: 1,
+      userData: {},
+    },
+    url,
+    status: 200,
+    headers: { 'content-type': 'text/html; charset=utf-8' },
+    encoding: 'utf-8',
+    // A fresh copy per task: the pool transfers (detaches) what it is given.
+    body: new Uint8Array(pages[i % pages.length]),
   };
-  try {
-    await Promise.all(Array.from({ length: workers * 3 }, (_, i) => pool.parse(task(i))));
-    let next = 0;
-    let items = 0;
-    const inCallbackMs = new Map();
-    // Per worker thread: its CPU clock at the first and the last page it finished.
-    const threadCpu = new Map();
-    const started = performance.now();
-    const cpuBefore = process.cpuUsage();
-    const lane = async () => {
-      while (next < POOL_PAGES) {
-        const outcome = await pool.parse(task(next++));
-        if (outcome.error) throw new Error(outcome.error.message);
-        items += outcome.items.length;
-        const cpuMs = outcome.items.at(-1)?.threadCpuMs;
-        if (cpuMs !== undefined) {
-          const seen = threadCpu.get(outcome.threadId);
-          if (seen) {
-            seen.last = cpuMs;
-            seen.pages++;
-          } else threadCpu.set(outcome.threadId, { first: cpuMs, last: cpuMs, pages: 0 });
-        }
-        inCallbackMs.set(outcome.threadId, (inCallbackMs.get(outcome.threadId) ?? 0) + outcome.durationMs);
+}
+
+/** Pages run through a pool first, so each worker has compiled the callback's hot code. */
+const WARM_PAGES_PER_WORKER = 24;
+
+async function warmPool(workers) {
+  const pool = new ParserPool({ workers });
+  let next = 0;
+  const lane = async () => {
+    while (next < WARM_PAGES_PER_WORKER * workers) await pool.parse(poolTask(next++));
+  };
+  await Promise.all(Array.from({ length: workers * 2 }, lane));
+  return pool;
+}
+
+/** A pool's figures over the blocks of a round. */
+function emptyTally() {
+  return { pages: 0, seconds: 0, cpuMs: 0, threadCpuMs: 0, threadPages: 0, inCallbackMs: new Map() };
+}
+
+/** `count` pages through a warm pool, two in flight per worker; adds what it measured to `tally`. */
+async function poolBlock(pool, workers, count, tally) {
+  let next = 0;
+  // Per worker thread: its CPU clock at the first and the last page it finished in this block.
+  const threadCpu = new Map();
+  const started = performance.now();
+  const cpuBefore = process.cpuUsage();
+  const lane = async () => {
+    while (next < count) {
+      const outcome = await pool.parse(poolTask(next++));
+      if (outcome.error) throw new Error(outcome.error.message);
+      const cpuMs = outcome.items.at(-1)?.threadCpuMs;
+      if (cpuMs !== undefined) {
+        const seen = threadCpu.get(outcome.threadId);
+        if (seen) {
+          seen.last = cpuMs;
+          seen.pages++;
+        } else threadCpu.set(outcome.threadId, { first: cpuMs, last: cpuMs, pages: 0 });
       }
-    };
-    await Promise.all(Array.from({ length: workers * 2 }, lane));
-    const seconds = (performance.now() - started) / 1000;
-    const cpu = process.cpuUsage(cpuBefore);
-    return {
-      workers,
-      pagesPerSecond: POOL_PAGES / seconds,
-      itemsPerPage: items / POOL_PAGES,
-      // CPU time of the whole process (all threads) per page: the cost of a page, whatever the contention.
-      cpuMsPerPage: (cpu.user + cpu.system) / 1000 / POOL_PAGES,
-      // CPU of the worker threads themselves per page (Linux); the rest of cpuMsPerPage is the main
-      // thread and V8's shared GC/compiler helper threads.
-      workerCpuMsPerPage:
-        threadCpu.size === 0
-          ? Number.NaN
-          : [...threadCpu.values()].reduce((sum, t) => sum + t.last - t.first, 0) /
-            [...threadCpu.values()].reduce((sum, t) => sum + t.pages, 0),
-      // Share of the wall time each worker spent inside a page: near 1 means the pool kept it fed.
-      fed:
-        inCallbackMs.size < workers
-          ? 0
-          : Math.min(...[...inCallbackMs.values()].map((msIn) => msIn / (seconds * 1000))),
-    };
-  } finally {
-    await pool.close();
+      tally.inCallbackMs.set(
+        outcome.threadId,
+        (tally.inCallbackMs.get(outcome.threadId) ?? 0) + outcome.durationMs,
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: workers * 2 }, lane));
+  const cpu = process.cpuUsage(cpuBefore);
+  tally.pages += count;
+  tally.seconds += (performance.now() - started) / 1000;
+  tally.cpuMs += (cpu.user + cpu.system) / 1000;
+  for (const t of threadCpu.values()) {
+    tally.threadCpuMs += t.last - t.first;
+    tally.threadPages += t.pages;
   }
+}
+
+function poolFigures(tally, workers) {
+  return {
+    pagesPerSecond: tally.pages / tally.seconds,
+    // CPU time of the whole process (all threads) per page: the cost of a page, whatever the contention.
+    cpuMsPerPage: tally.cpuMs / tally.pages,
+    // CPU of the worker threads themselves per page (Linux); the rest of cpuMsPerPage is the main
+    // thread and V8's shared GC/compiler helper threads.
+    workerCpuMsPerPage: tally.threadPages === 0 ? Number.NaN : tally.threadCpuMs / tally.threadPages,
+    // Share of the wall time each worker spent inside a page: near 1 means the pool kept it fed.
+    fed:
+      tally.inCallbackMs.size < workers
+        ? 0
+        : Math.min(...[...tally.inCallbackMs.values()].map((msIn) => msIn / (tally.seconds * 1000))),
+  };
+}
+
+/**
+ * One round: POOL_PAGES pages on 1 worker and twice that on 2, in alternating blocks of BLOCK_PAGES
+ * (and 2 x BLOCK_PAGES), so a slow spell of the machine falls on both sides instead of on one.
+ */
+async function poolRound(pools) {
+  const tallies = { 1: emptyTally(), 2: emptyTally() };
+  for (let done = 0; done < POOL_PAGES; done += BLOCK_PAGES) {
+    await poolBlock(pools[1], 1, BLOCK_PAGES, tallies[1]);
+    await poolBlock(pools[2], 2, 2 * BLOCK_PAGES, tallies[2]);
+  }
+  return [poolFigures(tallies[1], 1), poolFigures(tallies[2], 2)];
 }
 
 /**
@@ -235,9 +267,10 @@ async function poolPart(title) {
   );
   const speedups = [];
   const controls = [];
+  // Both pools stay up (an idle worker takes no CPU) so rounds compare warm workers, as in a crawl.
+  const pools = { 1: await warmPool(1), 2: await warmPool(2) };
   for (let round = 1; round <= ROUNDS; round++) {
-    const one = await poolRun(1);
-    const two = await poolRun(2);
+    const [one, two] = await poolRound(pools);
     const control = await cpuControl();
     speedups.push(two.pagesPerSecond / one.pagesPerSecond);
     controls.push(control);
@@ -246,6 +279,7 @@ async function poolPart(title) {
     );
   }
   console.log(`speedup 2 vs 1 worker: ${range(speedups)}; pure-CPU control: ${range(controls)}`);
+  await Promise.all([pools[1].close(), pools[2].close()]);
 }
 
 if (poolOnly) {

@@ -229,3 +229,22 @@ describe('runCallback: link rules', () => {
     expect(outcome.requests).toHaveLength(2);
   });
 });
+
+describe('runCallback: the page after its callback', () => {
+  it('releases the document once the callback and the rules are done, keeping what was taken', async () => {
+    let kept: Page['$'] | undefined;
+    const outcome = await run({
+      name: 's',
+      rules: [{ allow: '/book/*' }],
+      parse(page: Page) {
+        kept = page.$;
+        return { title: page.$('title').text(), links: page.$('a').length };
+      },
+    });
+    expect(outcome.items).toEqual([{ title: 'L', links: 2 }]);
+    // The rules ran on the whole document before it was released.
+    expect(outcome.requests).toEqual([expect.objectContaining({ url: 'http://h/book/1' })]);
+    // A callback that keeps `$` past its page finds it empty: the tree is free to be collected.
+    expect(kept!('a').length).toBe(0);
+  });
+});

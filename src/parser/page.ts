@@ -81,6 +81,18 @@ export class PageImpl implements Page {
     return this.document;
   }
 
+  /**
+   * Empties the document once the callback and the link rules are done with it. cheerio builds a
+   * class per document, and that class's hidden maps live in the old generation, so until the next
+   * full GC they keep the whole tree reachable: every page's DOM was copied out of the young
+   * generation and then marked and swept. Cut loose, it dies young (see the pool's young
+   * generation size).
+   */
+  release(): void {
+    const root = this.document?.root()[0];
+    if (root) root.children = [];
+  }
+
   json<T = unknown>(): T {
     if (!this.parsedJson) {
       try {

@@ -25,6 +25,17 @@ export interface ParserPoolOptions {
 const SELF_IS_TS = import.meta.url.endsWith('.ts');
 const WORKER_FILE = new URL(SELF_IS_TS ? './worker.ts' : './worker.js', import.meta.url).href;
 const DEFAULT_PARSE_TIMEOUT_MS = 30_000;
+/**
+ * Young generation of each worker, in MB: semi-spaces of 32 MB where Node's default gives 16 (V8
+ * rounds a semi-space, a third of this, up to a power of two). A 300 KB listing page queried card
+ * by card builds a 5 MB tree and leaves 25 MB of garbage; with 16 MB semi-spaces its tree outlived
+ * two scavenges and was promoted, so every page was marked and swept, on V8's helper threads, and
+ * the churn of dead hidden classes kept recompiling the parser. With the page's document released
+ * after its callback, it now dies young: CPU a page -25% with one worker, and a second worker
+ * scales on a 2-core machine (bench/README.md, parser). The price is ~32 MB more per worker once
+ * V8 has grown the space.
+ */
+const WORKER_YOUNG_GENERATION_MB = 96;
 
 // Atomics.waitAsync is in Node 20 but not in the ES2023 typings.
 type WaitAsync = (
@@ -62,7 +73,10 @@ export class ParserPool {
       // Lets timers and promises a callback left behind settle between pages instead of during the
       // next one, where they would eat its time budget or crash it.
       atomics: 'async',
-      ...(options.workerHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: options.workerHeapMb } } : {}),
+      resourceLimits: {
+        maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB,
+        ...(options.workerHeapMb ? { maxOldGenerationSizeMb: options.workerHeapMb } : {}),
+      },
       ...(SELF_IS_TS ? { execArgv: [...process.execArgv, '--import', 'tsx'] } : {}),
     });
     // A worker failing between pages (say, a stray rejection from a callback) is replaced by

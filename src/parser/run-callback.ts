@@ -64,6 +64,7 @@ export async function runCallback(prepared: PreparedSpider, task: ParseTask): Pr
       error ??= failure(thrown);
     }
   }
+  page.release();
   return {
     items,
     requests,
