@@ -125,7 +125,7 @@ function poolTask(i) {
 }
 
 /** Pages run through a pool first, so each worker has compiled the callback's hot code. */
-const WARM_PAGES_PER_WORKER = 24;
+const WARM_PAGES_PER_WORKER = 80;
 
 async function warmPool(workers) {
   const pool = new ParserPool({ workers });

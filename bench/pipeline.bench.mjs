@@ -3,6 +3,7 @@
 // their peak RSS: the pipeline's memory should stay flat as the crawl grows (target: the 100k
 // crawl peaks at most 1.3x the 10k one). Runs against dist/ (npm run bench builds it).
 // Usage: node bench/pipeline.bench.mjs [sizes...]   e.g. node bench/pipeline.bench.mjs 10000 100000
+// RSS_SERIES=1 adds each crawl's RSS, sampled once a second, to its figures.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -28,8 +29,13 @@ async function child(start, pages) {
     async close() {},
   };
   let peakHeap = 0;
+  // RSS_SERIES=1: RSS once a second, to tell growth with the crawl from a one-off rise.
+  const rssSeries = [];
+  let ticks = 0;
   const sampler = setInterval(() => {
     peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+    if (process.env.RSS_SERIES && ++ticks % 10 === 0)
+      rssSeries.push(Math.round(process.memoryUsage.rss() / 1024 / 1024));
   }, 100);
   const started = performance.now();
   const stats = await crawl(spider, { start: [start], concurrency: 32, workers: 2 }).pipeTo(sink);
@@ -46,6 +52,7 @@ async function child(start, pages) {
       peakHeapMb: Math.round(peakHeap / 1024 / 1024),
       stopReason: stats.stopReason,
       expected: pages,
+      ...(process.env.RSS_SERIES ? { rssMbEachSecond: rssSeries } : {}),
     }),
   );
 }
