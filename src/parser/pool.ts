@@ -29,11 +29,10 @@ const DEFAULT_PARSE_TIMEOUT_MS = 30_000;
  * Young generation of each worker, in MB: semi-spaces of 32 MB where Node's default gives 16 (V8
  * rounds a semi-space, a third of this, up to a power of two). A 300 KB listing page queried card
  * by card builds a 5 MB tree and leaves 25 MB of garbage; with 16 MB semi-spaces its tree outlived
- * two scavenges and was promoted, so every page was marked and swept, on V8's helper threads, and
- * the churn of dead hidden classes kept recompiling the parser. With the page's document released
- * after its callback, it now dies young: CPU a page -25% with one worker, and a second worker
- * scales on a 2-core machine (bench/README.md, parser). The price is ~32 MB more per worker once
- * V8 has grown the space.
+ * two scavenges and was promoted, then marked and swept on V8's helper threads. With the page's
+ * document released after its callback it now dies young: helper-thread CPU ~16 -> ~7 ms a page,
+ * which a second worker needs on a machine with no idle core (bench/README.md, parser). The price
+ * is ~32 MB more per worker once V8 has grown the space.
  */
 const WORKER_YOUNG_GENERATION_MB = 96;
 
