@@ -283,7 +283,8 @@ async function poolPart(title) {
 }
 
 if (poolOnly) {
-  await poolPart('3. pool throughput, no fetching, node --single-threaded-gc');
+  const flags = process.execArgv.join(' ');
+  await poolPart(`3. pool throughput, no fetching${flags ? `, node ${flags}` : ''}`);
 } else {
   console.log(
     `parser: ${pages.length} pages of ~${Math.round(pages[0].length / 1024)} KB, ${availableParallelism()} cores, node ${process.version}`,
