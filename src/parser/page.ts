@@ -1,4 +1,5 @@
 import type { CheerioAPI } from 'cheerio';
+import type { AnyNode, Element } from 'domhandler';
 import { InvalidUrlError } from '../errors.js';
 import {
   type FollowOptions,
@@ -17,7 +18,11 @@ import type { LogLine, ParseTask } from './protocol.js';
 
 /** Log lines kept per page; a callback logging in a loop must not bloat the reply. */
 const MAX_LOG_LINES = 1000;
-const LINK_ELEMENTS = 'a[href], area[href]';
+
+/** What `a[href], area[href]` selects. */
+const isLinkElement = (el: Element) =>
+  (el.name === 'a' || el.name === 'area') && el.attribs.href !== undefined;
+const isBaseElement = (el: Element) => el.name === 'base' && el.attribs.href !== undefined;
 
 /** The `Page` a callback receives. Text, JSON and the cheerio document are built on first use. */
 export class PageImpl implements Page {
@@ -152,12 +157,13 @@ export class PageImpl implements Page {
     const $ = this.$;
     const hrefs: string[] = [];
     if (selector === undefined) {
-      for (const el of $(LINK_ELEMENTS)) hrefs.push(el.attribs.href!);
+      for (const el of elementsUnder($.root()[0]!.children, isLinkElement)) hrefs.push(el.attribs.href!);
     } else {
       for (const el of $(selector)) {
         const own = hrefOf(el);
         if (own !== undefined) hrefs.push(own);
-        else for (const inner of $(el).find(LINK_ELEMENTS)) hrefs.push(inner.attribs.href!);
+        else if ('children' in el)
+          for (const inner of elementsUnder(el.children, isLinkElement)) hrefs.push(inner.attribs.href!);
       }
     }
     return this.resolveAll(hrefs);
@@ -178,9 +184,37 @@ export class PageImpl implements Page {
   }
 
   private baseUrl(): string {
-    this.base ??= this.isMarkup() ? baseUrl(this.url, this.$('base[href]').first().attr('href')) : this.url;
+    this.base ??= this.isMarkup()
+      ? baseUrl(this.url, elementsUnder(this.$.root()[0]!.children, isBaseElement, true)[0]?.attribs.href)
+      : this.url;
     return this.base;
   }
+}
+
+/**
+ * Elements among `nodes` and their descendants that pass `test`, in document order; only the first
+ * when `firstOnly`. A plain walk, because a selector query re-parses and compiles its selector on
+ * every call (once per element in `links(selector)`) and cannot stop at the first match.
+ */
+function elementsUnder(
+  nodes: readonly AnyNode[],
+  test: (el: Element) => boolean,
+  firstOnly = false,
+  found: Element[] = [],
+): Element[] {
+  // Recursion is bounded: the parser caps the tree's depth (MAX_TREE_DEPTH in html.ts).
+  for (const node of nodes) {
+    if (node.type !== 'tag' && node.type !== 'script' && node.type !== 'style') continue;
+    if (test(node)) {
+      found.push(node);
+      if (firstOnly) return found;
+    }
+    if (node.children.length > 0) {
+      elementsUnder(node.children, test, firstOnly, found);
+      if (firstOnly && found.length > 0) return found;
+    }
+  }
+  return found;
 }
 
 function hrefOf(value: unknown): string | undefined {
