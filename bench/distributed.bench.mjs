@@ -1,9 +1,9 @@
 // Distributed crawl scaling: 1, 2 and 3 processes on one crawl id against a site whose pages take
 // 50 ms to answer, each process limited to 4 fetches in flight, so a process is bound by latency,
 // not CPU, as crawlers spread over machines are. Needs Redis: REDIS_URL (default redis://127.0.0.1:6379).
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { childFigures } from './child.mjs';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PAGES = Number(process.env.BENCH_PAGES ?? 1500);
@@ -62,22 +62,8 @@ if (process.argv[2] === '--child') {
     await deleteSharedCrawl(REDIS_URL, crawlId);
     const t0 = performance.now();
     const results = await Promise.all(
-      Array.from(
-        { length: processes },
-        () =>
-          new Promise((resolve, reject) => {
-            const child = spawn(process.execPath, [self, '--child', start, crawlId], {
-              stdio: ['ignore', 'pipe', 'inherit'],
-            });
-            let out = '';
-            child.stdout.on('data', (d) => (out += d));
-            const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_LIMIT_MS);
-            child.on('exit', (code) => {
-              clearTimeout(timer);
-              if (code !== 0) reject(new Error(`process exited with ${code}`));
-              else resolve(JSON.parse(out.trim().split('\n').pop()));
-            });
-          }),
+      Array.from({ length: processes }, () =>
+        childFigures(self, ['--child', start, crawlId], CHILD_LIMIT_MS),
       ),
     );
     const seconds = (performance.now() - t0) / 1000;

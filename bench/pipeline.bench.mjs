@@ -4,9 +4,9 @@
 // crawl peaks at most 1.3x the 10k one). Runs against dist/ (npm run bench builds it).
 // Usage: node bench/pipeline.bench.mjs [sizes...]   e.g. node bench/pipeline.bench.mjs 10000 100000
 // RSS_SERIES=1 adds each crawl's RSS, sampled once a second, to its figures.
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { childFigures } from './child.mjs';
 
 const CHILD_TIMEOUT_MS = 600_000;
 const FANOUT = 10;
@@ -82,19 +82,11 @@ async function parent(sizes) {
   for (const size of sizes) {
     const server = await startSite(size);
     const url = `http://127.0.0.1:${server.address().port}/p/0`;
-    const result = await new Promise((resolve, reject) => {
-      const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', url, String(size)], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let out = '';
-      proc.stdout.on('data', (d) => (out += d));
-      const timer = setTimeout(() => proc.kill('SIGKILL'), CHILD_TIMEOUT_MS);
-      proc.on('exit', (code) => {
-        clearTimeout(timer);
-        if (code !== 0) reject(new Error(`crawl of ${size} pages exited with ${code}`));
-        else resolve(JSON.parse(out.trim().split('\n').pop()));
-      });
-    });
+    const result = await childFigures(
+      fileURLToPath(import.meta.url),
+      ['--child', url, String(size)],
+      CHILD_TIMEOUT_MS,
+    );
     server.closeAllConnections();
     server.close();
     console.log(JSON.stringify(result));
