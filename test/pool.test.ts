@@ -94,6 +94,19 @@ describe('ParserPool in worker threads', () => {
     expect(new Set(outcomes.map((o) => o.items[0]?.threadId)).size).toBe(expected);
   });
 
+  it('collects garbage between pages without handing spider code a global gc', async () => {
+    const p = pool({ workers: 2 });
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        p.parse(parseTask({ spiderPath: FAULTS, callback: 'globals', url: `http://h/${i}` })),
+      ),
+    );
+    for (const [i, outcome] of outcomes.entries())
+      expect(outcome.items).toEqual([
+        { url: `http://h/${i}`, gc: 'undefined', collectsBetweenPages: true, made: 20_000 },
+      ]);
+  });
+
   it('lets a JSON callback run without loading cheerio; an HTML callback loads it', async () => {
     const p = pool({ workers: 1 });
     const spiderPath = fixtureSpider('lazy.ts');

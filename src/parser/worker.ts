@@ -7,6 +7,7 @@ import { importModule } from '../load-module.js';
 import { spiderFromModule } from '../spider.js';
 import type { ParseOutcome, ParseTask } from './protocol.js';
 import { type PreparedSpider, prepareSpider, runCallback } from './run-callback.js';
+import { collectYoungGenerationBetweenPages } from './young-generation.js';
 
 const spiders = new Map<string, Promise<PreparedSpider>>();
 
@@ -24,6 +25,7 @@ export default async function parse(task: ParseTask): Promise<ParseOutcome> {
     Atomics.store(task.started, 0, 1);
     Atomics.notify(task.started, 0);
   }
+  collectYoungGenerationBetweenPages();
   let prepared: PreparedSpider;
   try {
     prepared = await loadSpider(task.spiderPath);
