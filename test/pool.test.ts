@@ -94,7 +94,7 @@ describe('ParserPool in worker threads', () => {
     expect(new Set(outcomes.map((o) => o.items[0]?.threadId)).size).toBe(expected);
   });
 
-  it('collects garbage between pages without handing spider code a global gc', async () => {
+  it('arms the collection between pages in every worker without handing spider code a global gc', async () => {
     const p = pool({ workers: 2 });
     const outcomes = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
