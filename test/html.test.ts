@@ -38,6 +38,36 @@ describe('loadMarkup', () => {
     expect($('a[href="/after"]').parent().is('html')).toBe(true);
   });
 
+  it("reuses a released document for the next page: only that page's nodes, whole-document queries intact", () => {
+    const first = loadMarkup('<title>One</title><a href="/1">1</a><p id="x">one</p>');
+    expect(hrefs(first.$)).toEqual(['/1']);
+    first.release();
+    expect(first.$('a').length).toBe(0);
+
+    const second = loadMarkup('<title>Two</title><a href="/2a">2</a><a href="/2b">2</a>');
+    expect(second.$).toBe(first.$);
+    expect(second.$('title').text()).toBe('Two');
+    expect(hrefs(second.$)).toEqual(['/2a', '/2b']);
+    expect(second.$('#x').length).toBe(0);
+    expect(second.$(':root').is('html')).toBe(true);
+    expect(second.$('a').first().closest(':root').length).toBe(1);
+    expect(second.$.root().find('a').length).toBe(2);
+    expect(second.$.html()).toContain('href="/2b"');
+    expect(second.$.html()).not.toContain('/1');
+
+    // A document still in use is never handed out twice.
+    const third = loadMarkup('<a href="/3">3</a>');
+    expect(third.$).not.toBe(second.$);
+    expect(hrefs(second.$)).toEqual(['/2a', '/2b']);
+    expect(hrefs(third.$)).toEqual(['/3']);
+    second.release();
+    second.release();
+    third.release();
+    const [a, b, c] = [loadMarkup('<a href="/a">'), loadMarkup('<a href="/b">'), loadMarkup('<a href="/c">')];
+    expect(new Set([a.$, b.$, c.$]).size).toBe(3);
+    expect([a, b, c].map(({ $ }) => hrefs($))).toEqual([['/a'], ['/b'], ['/c']]);
+  });
+
   it('puts everything under one <html>, as browsers do: a fragment, and content after </html>', () => {
     const fragment = loadMarkup('<p>one</p><p>two</p>').$;
     expect(

@@ -36,6 +36,7 @@ export class PageImpl implements Page {
   readonly log: PageLog;
   private decoded: string | undefined;
   private document: CheerioAPI | undefined;
+  private releaseDocument: (() => void) | undefined;
   private parsedJson: { value: unknown } | undefined;
   private base: string | undefined;
 
@@ -76,7 +77,8 @@ export class PageImpl implements Page {
 
   get $(): CheerioAPI {
     if (!this.document) {
-      const { $, truncatedAt } = loadMarkup(this.text, isXmlType(this.contentType));
+      const { $, truncatedAt, release } = loadMarkup(this.text, isXmlType(this.contentType));
+      this.releaseDocument = release;
       if (truncatedAt !== undefined)
         this.log.warn(
           `document nests deeper than ${MAX_OPEN_ELEMENTS} open elements; parsed its first ${truncatedAt} characters`,
@@ -87,15 +89,14 @@ export class PageImpl implements Page {
   }
 
   /**
-   * Empties the document once the callback and the link rules are done with it. cheerio builds a
-   * class per document, and that class's hidden maps live in the old generation, so until the next
-   * full GC they keep the whole tree reachable: every page's DOM was copied out of the young
-   * generation and then marked and swept. Cut loose, it dies young (see the pool's young
-   * generation size).
+   * Hands the document back once the callback and the link rules are done with it: it is emptied,
+   * so the page's tree dies young, and its `$` serves the thread's next page (see loadMarkup).
+   * `page.$` read after this parses the page again.
    */
   release(): void {
-    const root = this.document?.root()[0];
-    if (root) root.children = [];
+    this.releaseDocument?.();
+    this.releaseDocument = undefined;
+    this.document = undefined;
   }
 
   json<T = unknown>(): T {
@@ -138,7 +139,7 @@ export class PageImpl implements Page {
         raw,
         `page.follow() on ${this.url} can only follow http(s) links to other pages`,
       );
-    return request({ ...followInit(callbackOrOptions, options), url });
+    return request(Object.assign(followInit(callbackOrOptions, options), { url }));
   }
 
   followAll(
@@ -149,7 +150,7 @@ export class PageImpl implements Page {
     const init = followInit(callbackOrOptions, options);
     const urls =
       links === undefined || typeof links === 'string' ? this.links(links) : this.resolveAll(links);
-    return urls.map((url) => request({ ...init, url }));
+    return urls.map((url) => request(Object.assign({}, init, { url })));
   }
 
   links(selector?: string): string[] {
@@ -231,6 +232,8 @@ function followInit(
   callbackOrOptions: string | (FollowOptions & { callback?: string }) | undefined,
   options: FollowOptions | undefined,
 ): FollowOptions & { callback?: string } {
-  if (typeof callbackOrOptions === 'string') return { ...options, callback: callbackOrOptions };
-  return { ...callbackOrOptions, ...options };
+  // Object.assign rather than spreads: see request().
+  if (typeof callbackOrOptions === 'string')
+    return Object.assign({}, options, { callback: callbackOrOptions });
+  return Object.assign({}, callbackOrOptions, options);
 }

@@ -136,10 +136,10 @@ export class ParserPool {
 
     const body = ownBuffer(task.body);
     try {
-      return await piscina.run(
-        { ...task, body, started },
-        { signal: controller.signal, transferList: [body.buffer as ArrayBuffer] },
-      );
+      return await piscina.run(Object.assign({}, task, { body, started }), {
+        signal: controller.signal,
+        transferList: [body.buffer as ArrayBuffer],
+      });
     } catch (error) {
       if (signal?.aborted) throw signal.reason ?? new AbortedError();
       if (timedOut) throw new ParseTimeoutError(this.parseTimeoutMs, task.url);

@@ -644,7 +644,7 @@ class Engine {
 
   private async deliver(request: CrawlRequest, outcome: ParseOutcome): Promise<void> {
     this.stats.pages++;
-    for (const line of outcome.logs) this.events.emit('log', { ...line, url: request.url });
+    for (const line of outcome.logs) this.events.emit('log', Object.assign(line, { url: request.url }));
     if (outcome.error) {
       const failure: FailureRecord = {
         url: request.url,

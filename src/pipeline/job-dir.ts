@@ -245,7 +245,8 @@ function snapshotLines(snapshot: JobSnapshot, fingerprints: string[]): string[] 
 function requestLine(request: CrawlRequest): string {
   // Attempts start afresh on resume; a backoff deadline from a dead process means nothing.
   const { notBefore: _notBefore, ...record } = request;
-  return `+${JSON.stringify({ ...record, attempts: 0 })}\n`;
+  record.attempts = 0;
+  return `+${JSON.stringify(record)}\n`;
 }
 
 /** Replays a log: pending = queued minus done (as a multiset, for `dontFilter` repeats). */

@@ -319,7 +319,8 @@ export class SharedFrontier {
 /** A request as stored: attempts start afresh in whichever process takes it. */
 function encode(request: CrawlRequest): string {
   const { notBefore: _notBefore, ...record } = request;
-  return JSON.stringify({ ...record, attempts: 0 });
+  record.attempts = 0;
+  return JSON.stringify(record);
 }
 
 async function withClient<T>(url: string, use: (client: Client) => Promise<T>): Promise<T> {
