@@ -26,13 +26,11 @@ const SELF_IS_TS = import.meta.url.endsWith('.ts');
 const WORKER_FILE = new URL(SELF_IS_TS ? './worker.ts' : './worker.js', import.meta.url).href;
 const DEFAULT_PARSE_TIMEOUT_MS = 30_000;
 /**
- * Young generation of each worker, in MB: semi-spaces of 32 MB where Node's default gives 16 (V8
- * rounds a semi-space, a third of this, up to a power of two). A 300 KB listing page queried card
- * by card builds a 5 MB tree and leaves 25 MB of garbage; with 16 MB semi-spaces its tree outlived
- * two scavenges and was promoted, then marked and swept on V8's helper threads. With the page's
- * document released after its callback it now dies young: helper-thread CPU ~16 -> ~7 ms a page,
- * which a second worker needs on a machine with no idle core (bench/README.md, parser). The price
- * is ~32 MB more per worker once V8 has grown the space.
+ * Young generation of each worker, in MB: semi-spaces of up to 32 MB where Node's default gives 16
+ * (V8 rounds a semi-space, a third of this, up to a power of two). A 300 KB listing page queried
+ * card by card allocates ~24 MB; with the young generation collected between pages (see
+ * young-generation.ts) all of it fits, so the page's tree is never copied mid-callback. V8 only
+ * grows the space when much survives its collections, so on small pages a worker stays at 8 MB.
  */
 const WORKER_YOUNG_GENERATION_MB = 96;
 
@@ -54,6 +52,13 @@ export class ParserPool {
   private readonly inline: PreparedSpider | undefined;
   private readonly workers: number;
   private readonly parseTimeoutMs: number;
+  /**
+   * Controllers of pages that settled without an abort, for the next pages. A signal that has
+   * had a listener outlives young-generation collections on Node 20 (~570 bytes each), and
+   * piscina's task, listening on it, outlived them with it: a fresh controller a page had the
+   * main thread promote ~5 KB a page (bench/README.md, pipeline).
+   */
+  private readonly idleControllers: AbortController[] = [];
 
   constructor(options: ParserPoolOptions = {}) {
     this.workers = options.workers ?? defaultWorkers();
@@ -116,7 +121,7 @@ export class ParserPool {
   ): Promise<ParseOutcome> {
     // One controller per page, aborted by the timeout or by the caller's signal; listeners are
     // removed when the page settles, so a long-lived crawl signal collects none.
-    const controller = new AbortController();
+    const controller = this.idleControllers.pop() ?? new AbortController();
     const onAbort = () => controller.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     const started = new Int32Array(new SharedArrayBuffer(4));
@@ -152,6 +157,8 @@ export class ParserPool {
       signal?.removeEventListener('abort', onAbort);
       // Releases the waiter when the task never started (aborted while queued).
       Atomics.notify(started, 0);
+      // piscina has removed its listener by now (it does so as the task settles).
+      if (!controller.signal.aborted) this.idleControllers.push(controller);
     }
   }
 
