@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { threadId as mainThreadId } from 'node:worker_threads';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ParseTimeoutError, WorkerCrashError } from '../src/errors.js';
@@ -13,6 +16,7 @@ import type { FailureRecord, Item } from '../src/types.js';
 import { fixtureSpider, parseTask } from './helpers/parse-task.js';
 import { htmlRoutes, startServer, type TestServer } from './helpers/server.js';
 
+const execFileAsync = promisify(execFile);
 const FAULTS = fixtureSpider('faults.ts');
 const pools: ParserPool[] = [];
 function pool(options: ConstructorParameters<typeof ParserPool>[0]): ParserPool {
@@ -199,6 +203,26 @@ describe('ParserPool in worker threads', () => {
     const pending = p.parse(parseTask({ spiderPath: FAULTS, callback: 'loop' }), controller.signal);
     setTimeout(() => controller.abort(new Error('stop now')), 300);
     await expect(pending).rejects.toThrow('stop now');
+  });
+
+  it('starts its threads in a process run with -e, --input-type and V8 flags', async () => {
+    // Threads refuse string-input options and, given explicitly, V8 flags; both must be handled.
+    const script = `
+      import { ParserPool } from './dist/parser/pool.js';
+      const pool = new ParserPool({ workers: 1 });
+      const outcome = await pool.parse({ spiderPath: ${JSON.stringify(fixtureSpider('echo.js'))}, callback: 'parse',
+        request: { url: 'http://h/x', method: 'GET', callback: 'parse', depth: 0, userData: {} }, url: 'http://h/x',
+        status: 200, headers: { 'content-type': 'text/html' }, encoding: 'utf-8', body: new TextEncoder().encode('<title>t</title>') });
+      await pool.close();
+      console.log(JSON.stringify(outcome.items));
+    `;
+    const { stdout, stderr } = await execFileAsync(
+      process.execPath,
+      ['--single-threaded-gc', '--input-type=module', '-e', script],
+      { cwd: fileURLToPath(new URL('..', import.meta.url)), timeout: 30_000 },
+    );
+    expect(stderr).toBe('');
+    expect(JSON.parse(stdout)).toEqual([{ kind: 'js', url: 'http://h/x' }]);
   });
 
   it('returns a spider module that fails to load as a page error, not a crash', async () => {

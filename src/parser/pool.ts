@@ -1,9 +1,11 @@
-import { Piscina } from 'piscina';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { AbortedError, ParseTimeoutError, WorkerCrashError } from '../errors.js';
 import { defaultWorkers } from '../options.js';
 import type { Spider } from '../spider.js';
 import type { ParseOutcome, ParseTask } from './protocol.js';
 import { type PreparedSpider, prepareSpider, runCallback } from './run-callback.js';
+import { ThreadPool } from './thread-pool.js';
 
 export interface ParserPoolOptions {
   /** Worker threads; 0 runs callbacks on the main thread. @default min(cores, 4) */
@@ -21,9 +23,14 @@ export interface ParserPoolOptions {
   onWorkerError?: (error: Error) => void;
 }
 
-// Under the TypeScript test runner this file is pool.ts and the worker must be loaded through tsx.
+// Under the TypeScript test runner this file is pool.ts and the worker is worker.ts, which a thread
+// loads through tsx's require hook (Node 20 applies no --import loader hooks inside worker threads).
 const SELF_IS_TS = import.meta.url.endsWith('.ts');
-const WORKER_FILE = new URL(SELF_IS_TS ? './worker.ts' : './worker.js', import.meta.url).href;
+const WORKER_MODULE: URL | { source: string } = SELF_IS_TS
+  ? {
+      source: `require(${JSON.stringify(createRequire(import.meta.url).resolve('tsx/cjs/api'))}).register(); require(${JSON.stringify(fileURLToPath(new URL('./worker.ts', import.meta.url)))});`,
+    }
+  : new URL('./worker.js', import.meta.url);
 const DEFAULT_PARSE_TIMEOUT_MS = 30_000;
 /**
  * Young generation of each worker, in MB: semi-spaces of up to 32 MB where Node's default gives 16
@@ -34,29 +41,20 @@ const DEFAULT_PARSE_TIMEOUT_MS = 30_000;
  */
 const WORKER_YOUNG_GENERATION_MB = 96;
 
-// Atomics.waitAsync is in Node 20 but not in the ES2023 typings.
-type WaitAsync = (
-  array: Int32Array,
-  index: number,
-  value: number,
-) => { async: false; value: string } | { async: true; value: Promise<string> };
-const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
-
 /**
- * Runs spider callbacks in worker threads (piscina), or on the main thread when `workers` is 0.
+ * Runs spider callbacks in worker threads (ThreadPool), or on the main thread when `workers` is 0.
  * Bodies are transferred to the worker, not copied; a page that overruns its timeout gets its worker
  * replaced; a worker that dies rejects its page with WorkerCrashError and is replaced.
  */
 export class ParserPool {
-  private readonly piscina: Piscina<ParseTask, ParseOutcome> | undefined;
+  private readonly threads: ThreadPool<ParseTask, ParseOutcome> | undefined;
   private readonly inline: PreparedSpider | undefined;
   private readonly workers: number;
   private readonly parseTimeoutMs: number;
   /**
    * Controllers of pages that settled without an abort, for the next pages. A signal that has
    * had a listener outlives young-generation collections on Node 20 (~570 bytes each), and
-   * piscina's task, listening on it, outlived them with it: a fresh controller a page had the
-   * main thread promote ~5 KB a page (bench/README.md, pipeline).
+   * everything listening on it with it (bench/README.md, pipeline).
    */
   private readonly idleControllers: AbortController[] = [];
 
@@ -68,26 +66,15 @@ export class ParserPool {
       this.inline = prepareSpider(options.spider);
       return;
     }
-    this.piscina = new Piscina({
-      filename: WORKER_FILE,
-      minThreads: this.workers,
-      maxThreads: this.workers,
-      idleTimeout: 60_000,
-      concurrentTasksPerWorker: 1,
-      // Lets timers and promises a callback left behind settle between pages instead of during the
-      // next one, where they would eat its time budget or crash it.
-      atomics: 'async',
+    this.threads = new ThreadPool<ParseTask, ParseOutcome>({
+      module: WORKER_MODULE,
+      size: this.workers,
       resourceLimits: {
         maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB,
         ...(options.workerHeapMb ? { maxOldGenerationSizeMb: options.workerHeapMb } : {}),
       },
-      ...(SELF_IS_TS ? { execArgv: [...process.execArgv, '--import', 'tsx'] } : {}),
-    });
-    // A worker failing between pages (say, a stray rejection from a callback) is replaced by
-    // piscina; without a listener the 'error' event would take the whole process down. A task
-    // aborted while its worker was finishing also lands here, as a late result: nothing to report.
-    this.piscina.on('error', (error: Error) => {
-      if (!error.message.startsWith('Unexpected message from Worker')) options.onWorkerError?.(error);
+      // A worker failing between pages (say, a stray rejection from a callback) is replaced.
+      ...(options.onWorkerError ? { onIdleFailure: options.onWorkerError } : {}),
     });
   }
 
@@ -98,7 +85,7 @@ export class ParserPool {
 
   /** Whether `parse` transfers (and so detaches) the task's body. */
   get transfersBody(): boolean {
-    return this.piscina !== undefined;
+    return this.threads !== undefined;
   }
 
   /**
@@ -107,57 +94,52 @@ export class ParserPool {
    */
   parse(task: ParseTask, signal?: AbortSignal): Promise<ParseOutcome> {
     if (signal?.aborted) return Promise.reject(signal.reason ?? new AbortedError());
-    return this.piscina ? this.inWorker(this.piscina, task, signal) : this.onMainThread(task, signal);
+    return this.threads ? this.inWorker(this.threads, task, signal) : this.onMainThread(task, signal);
   }
 
   async close(): Promise<void> {
-    await this.piscina?.destroy();
+    await this.threads?.close();
   }
 
   private async inWorker(
-    piscina: Piscina<ParseTask, ParseOutcome>,
+    threads: ThreadPool<ParseTask, ParseOutcome>,
     task: ParseTask,
     signal: AbortSignal | undefined,
   ): Promise<ParseOutcome> {
-    // One controller per page, aborted by the timeout or by the caller's signal; listeners are
-    // removed when the page settles, so a long-lived crawl signal collects none.
+    // One controller per page in flight, aborted by the timeout or by the caller's signal;
+    // listeners are removed when the page settles, so a long-lived crawl signal collects none.
     const controller = this.idleControllers.pop() ?? new AbortController();
     const onAbort = () => controller.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
-    const started = new Int32Array(new SharedArrayBuffer(4));
-    let settled = false;
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
-    const startClock = () => {
-      if (settled) return;
+    // The clock starts when a worker takes the page, not while it waits behind other pages.
+    const onStart = () => {
       timer = setTimeout(() => {
         timedOut = true;
         controller.abort();
       }, this.parseTimeoutMs);
     };
-    const wait = waitAsync(started, 0, 0);
-    if (wait.async) void wait.value.then(startClock);
-    else startClock();
-
+    // The pool owns the bytes from here: moved (not copied) out of the caller's view now, even if
+    // the page waits for a thread.
     const body = ownBuffer(task.body);
+    const owned = structuredClone(body, { transfer: [body.buffer as ArrayBuffer] });
     try {
-      return await piscina.run(Object.assign({}, task, { body, started }), {
+      return await threads.run(Object.assign({}, task, { body: owned }), {
         signal: controller.signal,
-        transferList: [body.buffer as ArrayBuffer],
+        transferList: [owned.buffer as ArrayBuffer],
+        onStart,
       });
     } catch (error) {
       if (signal?.aborted) throw signal.reason ?? new AbortedError();
       if (timedOut) throw new ParseTimeoutError(this.parseTimeoutMs, task.url);
+      if (error instanceof AbortedError) throw error;
       throw new WorkerCrashError(`parser worker died on ${task.url}: ${(error as Error).message}`, {
         cause: error,
       });
     } finally {
-      settled = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      // Releases the waiter when the task never started (aborted while queued).
-      Atomics.notify(started, 0);
-      // piscina has removed its listener by now (it does so as the task settles).
       if (!controller.signal.aborted) this.idleControllers.push(controller);
     }
   }

@@ -16,11 +16,6 @@ export interface ParseTask {
   encoding: string;
   /** Raw body bytes; the pool transfers their ArrayBuffer, so the sender's view is detached. */
   body: Uint8Array;
-  /**
-   * Shared flag the worker sets to 1 when it starts the task, so the parse timeout counts time
-   * spent parsing, not time queued behind other pages.
-   */
-  started?: Int32Array;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';

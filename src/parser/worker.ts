@@ -1,12 +1,14 @@
 /**
  * The only code that runs in a parser thread. It imports each spider module once, by path, keeps
- * it, and runs the named callback on pages sent by the pool.
+ * it, and runs the named callback on pages sent by the pool, one at a time, one reply each (see
+ * thread-pool.ts for the messages).
  */
-import { threadId } from 'node:worker_threads';
+import { parentPort, threadId } from 'node:worker_threads';
 import { importModule } from '../load-module.js';
 import { spiderFromModule } from '../spider.js';
 import type { ParseOutcome, ParseTask } from './protocol.js';
 import { type PreparedSpider, prepareSpider, runCallback } from './run-callback.js';
+import type { ThreadReply } from './thread-pool.js';
 import { collectYoungGenerationBetweenPages } from './young-generation.js';
 
 const spiders = new Map<string, Promise<PreparedSpider>>();
@@ -20,11 +22,7 @@ function loadSpider(path: string): Promise<PreparedSpider> {
   return spider;
 }
 
-export default async function parse(task: ParseTask): Promise<ParseOutcome> {
-  if (task.started) {
-    Atomics.store(task.started, 0, 1);
-    Atomics.notify(task.started, 0);
-  }
+export async function parse(task: ParseTask): Promise<ParseOutcome> {
   collectYoungGenerationBetweenPages();
   let prepared: PreparedSpider;
   try {
@@ -46,3 +44,23 @@ export default async function parse(task: ParseTask): Promise<ParseOutcome> {
   }
   return runCallback(prepared, task);
 }
+
+function reply(message: ThreadReply<ParseOutcome>): void {
+  parentPort!.postMessage(message);
+}
+
+// Between two messages the thread's event loop runs, so timers and promises a callback left
+// behind settle between pages, not in the middle of the next one.
+parentPort?.on('message', (task: ParseTask) => {
+  parse(task).then(
+    (result) => {
+      try {
+        reply({ ok: true, result });
+      } catch (error) {
+        reply({ ok: false, message: `the outcome cannot be sent: ${(error as Error).message}` });
+      }
+    },
+    (error: Error) => reply({ ok: false, message: error.message, stack: error.stack }),
+  );
+});
+reply({ ready: true });
