@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ParseTimeoutError, WorkerCrashError } from '../src/errors.js';
 import type { CrawlOptions } from '../src/options.js';
 import { ParserPool } from '../src/parser/pool.js';
+import { ThreadPool } from '../src/parser/thread-pool.js';
 import { crawl, type SpiderSource } from '../src/pipeline/engine.js';
 import type { LogEvent } from '../src/pipeline/events.js';
 import type { Spider } from '../src/spider.js';
@@ -230,6 +231,21 @@ describe('ParserPool in worker threads', () => {
     const outcome = await p.parse(parseTask({ spiderPath: join(dir, 'missing.ts') }));
     expect(outcome.error?.code).toBe('TRAWL_ERR_SPIDER_INVALID');
     expect(outcome.error?.message).toMatch(/cannot load spider module/);
+  });
+});
+
+describe('ThreadPool', () => {
+  it('fails tasks with a clear error when its thread module cannot load, instead of restarting threads forever', async () => {
+    const threads = new ThreadPool<object, unknown>({
+      module: new URL(`file://${join(dir, 'no-such-worker.js')}`),
+      size: 2,
+    });
+    try {
+      await expect(threads.run({})).rejects.toThrow(/parser threads fail to start: Cannot find module/);
+      await expect(threads.run({})).rejects.toThrow(/parser threads fail to start/);
+    } finally {
+      await threads.close();
+    }
   });
 });
 

@@ -107,7 +107,14 @@ export class ThreadPool<T, R> {
   }
 
   private spawn(): void {
-    const worker = this.newWorker();
+    let worker: Worker;
+    try {
+      worker = this.newWorker();
+    } catch (error) {
+      // Called from event handlers too, where a throw would take the process down.
+      this.giveUp(error as Error);
+      return;
+    }
     const thread: Thread = { worker, ready: false, job: undefined, failure: undefined };
     this.threads.add(thread);
     worker.on('message', (reply: ThreadReply<R>) => this.onReply(thread, reply));
@@ -168,11 +175,16 @@ export class ThreadPool<T, R> {
     if (this.closed) return;
     if (!thread.ready && ++this.startupFailures >= MAX_STARTUP_FAILURES) {
       // The module itself cannot load: fail what waits instead of restarting threads forever.
-      this.broken = new Error(`parser threads fail to start: ${error.message}`, { cause: error });
-      for (const waiting of this.queue.splice(0)) this.settle(waiting, this.broken);
+      this.giveUp(error);
       return;
     }
     this.spawn();
+  }
+
+  /** No thread can be started: fails what waits and every later task. */
+  private giveUp(error: Error): void {
+    this.broken ??= new Error(`parser threads fail to start: ${error.message}`, { cause: error });
+    for (const waiting of this.queue.splice(0)) this.settle(waiting, this.broken);
   }
 
   /** Gives a ready thread the next queued task, or marks it idle. */
