@@ -158,7 +158,7 @@ export class PageImpl implements Page {
     const $ = this.$;
     const hrefs: string[] = [];
     if (selector === undefined) {
-      for (const el of elementsUnder($.root()[0]!.children, isLinkElement)) hrefs.push(el.attribs.href!);
+      for (const el of elementsUnder(this.topNodes(), isLinkElement)) hrefs.push(el.attribs.href!);
     } else {
       for (const el of $(selector)) {
         const own = hrefOf(el);
@@ -184,9 +184,14 @@ export class PageImpl implements Page {
     return this.contentType === '' || /html|xml/.test(this.contentType);
   }
 
+  /** The document's top-level nodes, for tree walks. */
+  private topNodes(): AnyNode[] {
+    return this.$.root()[0]!.children;
+  }
+
   private baseUrl(): string {
     this.base ??= this.isMarkup()
-      ? baseUrl(this.url, elementsUnder(this.$.root()[0]!.children, isBaseElement, true)[0]?.attribs.href)
+      ? baseUrl(this.url, elementsUnder(this.topNodes(), isBaseElement, true)[0]?.attribs.href)
       : this.url;
     return this.base;
   }

@@ -122,8 +122,8 @@ export class ParserPool {
     };
     // The pool owns the bytes from here: moved (not copied) out of the caller's view now, even if
     // the page waits for a thread.
-    const body = ownBuffer(task.body);
-    const owned = structuredClone(body, { transfer: [body.buffer as ArrayBuffer] });
+    const own = ownBuffer(task.body);
+    const owned = own === task.body ? structuredClone(own, { transfer: [own.buffer as ArrayBuffer] }) : own;
     try {
       return await threads.run(Object.assign({}, task, { body: owned }), {
         signal: controller.signal,

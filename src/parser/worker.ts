@@ -22,7 +22,7 @@ function loadSpider(path: string): Promise<PreparedSpider> {
   return spider;
 }
 
-export async function parse(task: ParseTask): Promise<ParseOutcome> {
+async function parse(task: ParseTask): Promise<ParseOutcome> {
   collectYoungGenerationBetweenPages();
   let prepared: PreparedSpider;
   try {
