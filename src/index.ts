@@ -62,6 +62,7 @@ export {
   type HrefElement,
   type LinkRule,
   type LinkSource,
+  type LinkValue,
   type Page,
   type PageLog,
   type PageRequest,

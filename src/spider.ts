@@ -47,6 +47,9 @@ export interface HrefElement {
   attribs: Record<string, string>;
 }
 
+/** What `follow` takes: an href, a URL, an element, or a cheerio selection (its first element). */
+export type LinkValue = string | URL | HrefElement | ArrayLike<HrefElement>;
+
 /** What `followAll` takes: a CSS selector, or hrefs and elements (a cheerio selection works). */
 export type LinkSource = string | Iterable<string | HrefElement>;
 
@@ -80,28 +83,38 @@ export interface Page<C extends string = string> {
   /** `href` resolved against the page's base URL (`<base href>` or the page URL). */
   urljoin(href: string): string;
   /**
-   * A request for `href` (or an element's href) resolved against this page, parsed by `callback`
-   * (default: 'parse'). Throws an InvalidUrlError naming the page when there is no usable href.
+   * A request for `href` (an href string, a URL, an element or a cheerio selection's first element)
+   * resolved against this page's base URL, parsed by `callback` (default: 'parse'). A link that
+   * leads to no other page yields nothing: a fragment of this page (`#top`), a scheme other than
+   * http(s) (`javascript:`, `mailto:`, `tel:`, `data:`, ...), an empty href or an element without
+   * one, an href the URL parser rejects. Those return undefined (so `yield page.follow(href)` is
+   * always safe) and are counted in `stats.dropped`. Throws only for a value that is neither a
+   * string nor an element, e.g. undefined from a selector that matched nothing.
    */
-  follow(href: string | HrefElement, callback?: C, options?: FollowOptions): FollowRequest;
-  follow(href: string | HrefElement, options: FollowOptions & { callback?: C }): FollowRequest;
+  follow(href: LinkValue, callback?: C, options?: FollowOptions): FollowRequest | undefined;
+  follow(href: LinkValue, options: FollowOptions & { callback?: C }): FollowRequest | undefined;
   /**
    * Requests for every link matched by a CSS selector (elements with an href, or links inside the
    * matched elements), or for each href or element given; all links on the page when called with
-   * no selector. Unusable links (mailto:, javascript:, fragments only) are skipped, duplicates dropped.
+   * no selector. Links that lead to no other page are skipped and counted as in `follow`;
+   * duplicates within the page are dropped.
    */
   followAll(links?: LinkSource, callback?: C, options?: FollowOptions): FollowRequest[];
   followAll(links: LinkSource | undefined, options: FollowOptions & { callback?: C }): FollowRequest[];
   /**
    * Absolute http(s) links on the page, in document order, deduplicated: from `a[href]` and
    * `area[href]`, or within the elements a CSS selector matches. Resolved against `<base href>`,
-   * fragments dropped, javascript:/mailto:/tel:/data: skipped. Empty for non-markup pages.
+   * fragments removed; fragment-only, empty, unparsable and non-http(s) links (javascript:,
+   * mailto:, tel:, data:, ...) skipped. Empty for non-markup pages.
    */
   links(selector?: string): string[];
 }
 
-/** A value a callback may produce: an item or a follow-up request. */
-export type CallbackOutput = Item | FollowRequest;
+/**
+ * A value a callback may produce: an item or a follow-up request. undefined and null are skipped,
+ * so `yield page.follow(href)` needs no check.
+ */
+export type CallbackOutput = Item | FollowRequest | undefined | null;
 
 export type CallbackResult =
   | AsyncIterable<CallbackOutput>

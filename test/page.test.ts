@@ -130,14 +130,56 @@ describe('Page.follow', () => {
     );
   });
 
-  it('says what went wrong when there is no href to follow', () => {
+  it('throws only for a value that is not a link at all, saying what went wrong', () => {
     const { page: p } = page({ body: LISTING });
     const missing = p.$('li.previous a').attr('href');
     expect(() => p.follow(missing as string)).toThrow(InvalidUrlError);
     expect(() => p.follow(missing as string)).toThrow(
-      /page\.follow\(\) on http:\/\/shop\.test\/.* needs an href .*\(did the selector match nothing\?\)/,
+      /page\.follow\(\) on http:\/\/shop\.test\/.* takes an href string or an element \(did the selector match nothing\?\)/,
     );
-    expect(() => p.follow('mailto:shop@example.com')).toThrow(/can only follow http\(s\) links/);
+    expect(() => p.follow(42 as unknown as string)).toThrow(InvalidUrlError);
+    expect(() => p.follow({ href: '/x' } as unknown as string)).toThrow(InvalidUrlError);
+    expect(() => p.followAll([null as unknown as string])).toThrow(/page\.followAll\(\)/);
+  });
+
+  it.each([
+    ['#top', 'fragment'],
+    ['  #', 'fragment'],
+    ['javascript:void(0)', 'scheme'],
+    ['JavaScript:alert(1)', 'scheme'],
+    ['   javascript:go()', 'scheme'],
+    ['java\tscript:go()', 'scheme'],
+    ['java\nscript:go()', 'scheme'],
+    ['javascript:void(0', 'scheme'],
+    ['mailto:shop@example.com', 'scheme'],
+    ['tel:+441234', 'scheme'],
+    ['data:text/html,<p>x</p>', 'scheme'],
+    ['about:blank', 'scheme'],
+    ['blob:http://shop.test/1234', 'scheme'],
+    ['ftp://files.example/x', 'scheme'],
+    ['whatsapp://send?text=x', 'scheme'],
+    ['', 'empty'],
+    ['  \n ', 'empty'],
+    ['http://[oops/', 'invalid'],
+  ])('drops %j (counted as %s) instead of throwing', (href, reason) => {
+    const { page: p } = page({ body: LISTING });
+    expect(p.follow(href)).toBeUndefined();
+    expect(p.followAll([href])).toEqual([]);
+    expect(p.droppedLinks[reason as 'fragment']).toBe(2);
+  });
+
+  it('drops an element without an href and an empty selection, and follows a URL object', () => {
+    const { page: p } = page({ body: LISTING });
+    expect(p.follow(p.$('h3').get(0)!)).toBeUndefined();
+    expect(p.follow(p.$('li.previous a'))).toBeUndefined();
+    expect(p.droppedLinks.empty).toBe(2);
+    expect(p.follow(p.$('li.next a'))?.url).toBe('http://shop.test/catalogue/list/page-3.html');
+    expect(p.follow(new URL('http://shop.test/x#y'))?.url).toBe('http://shop.test/x');
+  });
+
+  it('keeps the fragment out of the URL of a link to another page', () => {
+    const { page: p } = page({ body: LISTING });
+    expect(p.follow('../book-1.html#reviews')?.url).toBe('http://shop.test/catalogue/book-1.html');
   });
 });
 

@@ -165,8 +165,11 @@ describe('runCallback: failures', () => {
   });
 
   it('keeps the code of a trawl error and turns a thrown non-error into a message', async () => {
-    const invalid = await run({ name: 's', parse: (p: Page) => p.follow('mailto:x@y') });
+    const invalid = await run({ name: 's', parse: (p: Page) => p.follow(7 as unknown as string) });
     expect(invalid.error?.code).toBe('TRAWL_ERR_INVALID_URL');
+    const mail = await run({ name: 's', parse: (p: Page) => p.follow('mailto:x@y') });
+    expect(mail.error).toBeUndefined();
+    expect(mail.dropped).toEqual({ fragment: 0, scheme: 1, empty: 0, invalid: 0 });
     const odd = await run({
       name: 's',
       parse: () => {

@@ -49,6 +49,13 @@ export function summary(stats: CrawlStats, outputs: string[]): string {
     ['failed', String(stats.failed)],
     ['errors', errors || 'none'],
     [
+      'dropped',
+      Object.entries(stats.dropped)
+        .filter(([, n]) => n > 0)
+        .map(([reason, n]) => `${reason} ${n}`)
+        .join(', ') || 'none',
+    ],
+    [
       'responses',
       Object.entries(stats.responses)
         .map(([k, v]) => `${k} ${v}`)

@@ -6,6 +6,7 @@ import {
   type FollowRequest,
   type HrefElement,
   type LinkSource,
+  type LinkValue,
   type Page,
   type PageLog,
   type PageRequest,
@@ -13,7 +14,7 @@ import {
 } from '../spider.js';
 import { decodeBody } from './decode.js';
 import { isXmlType, loadMarkup, MAX_OPEN_ELEMENTS } from './html.js';
-import { baseUrl, resolveLink } from './links.js';
+import { baseUrl, classifyLink, isLinkDrop, type LinkDrops, noDrops, resolveLink } from './links.js';
 import type { LogLine, ParseTask } from './protocol.js';
 
 /** Log lines kept per page; a callback logging in a loop must not bloat the reply. */
@@ -39,6 +40,7 @@ export class PageImpl implements Page {
   private releaseDocument: (() => void) | undefined;
   private parsedJson: { value: unknown } | undefined;
   private base: string | undefined;
+  private readonly drops: LinkDrops = noDrops();
 
   constructor(task: ParseTask, logs: LogLine[]) {
     this.url = task.url;
@@ -122,23 +124,12 @@ export class PageImpl implements Page {
   }
 
   follow(
-    href: string | HrefElement,
+    href: LinkValue,
     callbackOrOptions?: string | (FollowOptions & { callback?: string }),
     options?: FollowOptions,
-  ): FollowRequest {
-    const raw = hrefOf(href);
-    if (raw === undefined)
-      throw new InvalidUrlError(
-        typeof href === 'object' && href !== null ? '<element without href>' : String(href),
-        `page.follow() on ${this.url} needs an href or an element with one` +
-          (href === undefined || href === null ? ' (did the selector match nothing?)' : ''),
-      );
-    const url = resolveLink(raw, this.baseUrl());
-    if (!url)
-      throw new InvalidUrlError(
-        raw,
-        `page.follow() on ${this.url} can only follow http(s) links to other pages`,
-      );
+  ): FollowRequest | undefined {
+    const url = this.resolveCounted(href, 'page.follow()');
+    if (url === undefined) return undefined;
     return request(Object.assign(followInit(callbackOrOptions, options), { url }));
   }
 
@@ -148,36 +139,80 @@ export class PageImpl implements Page {
     options?: FollowOptions,
   ): FollowRequest[] {
     const init = followInit(callbackOrOptions, options);
-    const urls =
-      links === undefined || typeof links === 'string' ? this.links(links) : this.resolveAll(links);
-    return urls.map((url) => request(Object.assign({}, init, { url })));
+    const urls = new Set<string>();
+    if (links === undefined || typeof links === 'string') {
+      for (const href of this.hrefs(links)) {
+        const url = this.resolveCounted(href, 'page.followAll()');
+        if (url !== undefined) urls.add(url);
+      }
+    } else {
+      if (typeof links !== 'object' || links === null || !(Symbol.iterator in links))
+        throw new InvalidUrlError(
+          String(links),
+          `page.followAll() on ${this.url} takes a CSS selector, or hrefs and elements`,
+        );
+      for (const href of links) {
+        const url = this.resolveCounted(href, 'page.followAll()');
+        if (url !== undefined) urls.add(url);
+      }
+    }
+    return [...urls].map((url) => request(Object.assign({}, init, { url })));
+  }
+
+  /** Links this page's follow() and followAll() calls dropped, by reason. */
+  get droppedLinks(): Readonly<LinkDrops> {
+    return this.drops;
   }
 
   links(selector?: string): string[] {
+    const base = this.baseUrl();
+    const out = new Set<string>();
+    for (const href of this.hrefs(selector)) {
+      const url = resolveLink(href, base);
+      if (url) out.add(url);
+    }
+    return [...out];
+  }
+
+  /** The raw hrefs of `a[href]`/`area[href]`, or of (and within) what a selector matches. */
+  private hrefs(selector: string | undefined): string[] {
     if (!this.isMarkup()) return [];
-    const $ = this.$;
     const hrefs: string[] = [];
     if (selector === undefined) {
       for (const el of elementsUnder(this.topNodes(), isLinkElement)) hrefs.push(el.attribs.href!);
     } else {
-      for (const el of $(selector)) {
-        const own = hrefOf(el);
+      for (const el of this.$(selector)) {
+        const own = 'attribs' in el ? el.attribs.href : undefined;
         if (own !== undefined) hrefs.push(own);
         else if ('children' in el)
           for (const inner of elementsUnder(el.children, isLinkElement)) hrefs.push(inner.attribs.href!);
       }
     }
-    return this.resolveAll(hrefs);
+    return hrefs;
   }
 
-  private resolveAll(hrefs: Iterable<string | HrefElement>): string[] {
-    const base = this.baseUrl();
-    const out = new Set<string>();
-    for (const href of hrefs) {
-      const url = resolveLink(hrefOf(href), base);
-      if (url) out.add(url);
+  /**
+   * The URL a link given to follow()/followAll() leads to, or undefined (counted by reason) when it
+   * leads to no other page. Only a value that cannot be a link at all is a programmer error.
+   */
+  private resolveCounted(value: unknown, caller: string): string | undefined {
+    const href = hrefOf(value);
+    if (href === NOT_A_LINK)
+      throw new InvalidUrlError(
+        describeValue(value),
+        `${caller} on ${this.url} takes an href string or an element` +
+          (value === undefined || value === null ? ' (did the selector match nothing?)' : ''),
+      );
+    if (href === undefined) {
+      this.drops.empty++;
+      return undefined;
     }
-    return [...out];
+    const result = classifyLink(href, this.baseUrl());
+    if (isLinkDrop(result)) {
+      this.drops[result]++;
+      return undefined;
+    }
+    return result;
   }
 
   private isMarkup(): boolean {
@@ -223,13 +258,33 @@ function elementsUnder(
   return found;
 }
 
-function hrefOf(value: unknown): string | undefined {
+const NOT_A_LINK: unique symbol = Symbol('not a link');
+
+/**
+ * The href of a link given as a string, a URL, an element or a cheerio selection (its first
+ * element); undefined for an element without one; NOT_A_LINK for anything else.
+ */
+function hrefOf(value: unknown): string | undefined | typeof NOT_A_LINK {
   if (typeof value === 'string') return value;
-  if (typeof value === 'object' && value !== null) {
-    const href = (value as Partial<HrefElement>).attribs?.href;
-    if (typeof href === 'string') return href;
+  if (typeof value !== 'object' || value === null) return NOT_A_LINK;
+  if (value instanceof URL) return value.href;
+  const attribs = (value as Partial<HrefElement>).attribs;
+  if (typeof attribs === 'object' && attribs !== null)
+    return typeof attribs.href === 'string' ? attribs.href : undefined;
+  // A cheerio selection: its first element, as `.attr('href')` reads it.
+  if ('cheerio' in value && typeof (value as { length?: unknown }).length === 'number') {
+    const first = (value as unknown as ArrayLike<unknown>)[0];
+    return first === undefined ? undefined : hrefOf(first);
   }
-  return undefined;
+  // Any other DOM node (text, comment) is an element-like value without an href.
+  if (typeof (value as { type?: unknown }).type === 'string' && 'parent' in value) return undefined;
+  return NOT_A_LINK;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'object') return `<${value.constructor?.name ?? 'object'}>`;
+  return `${typeof value} ${String(value).slice(0, 40)}`;
 }
 
 /** Accepts both `(href, 'callback', options)` and `(href, { callback, ...options })`. */

@@ -4,6 +4,7 @@
  */
 import type { PageRequest } from '../spider.js';
 import type { Item, RequestInit } from '../types.js';
+import type { LinkDrops } from './links.js';
 
 export interface ParseTask {
   /** Absolute path of the spider module; the worker imports it once and keeps it. */
@@ -40,6 +41,8 @@ export interface ParseOutcome {
   items: Item[];
   requests: RequestInit[];
   logs: LogLine[];
+  /** Links follow()/followAll() dropped, by reason; absent when none were. */
+  dropped?: LinkDrops;
   /** Set when the callback threw; items and requests yielded before the throw are kept. */
   error?: CallbackFailure;
   /** The thread that ran the callback (0 = main thread). */

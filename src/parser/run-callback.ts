@@ -65,10 +65,13 @@ export async function runCallback(prepared: PreparedSpider, task: ParseTask): Pr
     }
   }
   page.release();
+  const dropped = page.droppedLinks;
+  const anyDropped = dropped.fragment + dropped.scheme + dropped.empty + dropped.invalid > 0;
   return {
     items,
     requests,
     logs,
+    ...(anyDropped ? { dropped } : {}),
     ...(error ? { error } : {}),
     threadId,
     durationMs: performance.now() - started,

@@ -664,6 +664,13 @@ class Engine {
         ...(outcome.error.stack ? { data: { stack: outcome.error.stack } } : {}),
       });
     }
+    if (outcome.dropped) {
+      const d = this.stats.dropped;
+      d.fragment += outcome.dropped.fragment;
+      d.scheme += outcome.dropped.scheme;
+      d.empty += outcome.dropped.empty;
+      d.invalid += outcome.dropped.invalid;
+    }
     const found: CrawlRequest[] = [];
     for (const init of outcome.requests) {
       const added = this.shared ? this.frontier.admit(init, request) : this.frontier.add(init, request);

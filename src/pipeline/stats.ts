@@ -24,7 +24,21 @@ export interface CrawlStats {
   errors: Record<string, number>;
   /** Bytes received on the wire. */
   bytes: number;
-  dropped: { duplicate: number; depth: number; offsite: number; invalid: number; trap: number };
+  /**
+   * Requests and links that did not become requests: `duplicate`, `depth`, `offsite`, `trap`
+   * (frontier filters); `fragment` (`#top`: the same page), `scheme` (javascript:, mailto:, ...),
+   * `empty` (no href) and `invalid` (an unparsable URL) for links given to follow()/followAll().
+   */
+  dropped: {
+    duplicate: number;
+    depth: number;
+    offsite: number;
+    invalid: number;
+    trap: number;
+    fragment: number;
+    scheme: number;
+    empty: number;
+  };
   /** Requests restored from a job directory at start. */
   restored: number;
   /** The caps on what may sit between stages; the gauges never exceed them. */
@@ -63,7 +77,7 @@ export function newStats(): CrawlStats {
     failed: 0,
     errors: {},
     bytes: 0,
-    dropped: { duplicate: 0, depth: 0, offsite: 0, invalid: 0, trap: 0 },
+    dropped: { duplicate: 0, depth: 0, offsite: 0, invalid: 0, trap: 0, fragment: 0, scheme: 0, empty: 0 },
     restored: 0,
     bounds: { inFlight: 0, parseBacklog: 0, itemBacklog: 0 },
     gauges: {
