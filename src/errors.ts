@@ -101,8 +101,12 @@ export type TimeoutPhase = 'connect' | 'headers' | 'body' | 'total' | 'parse';
 
 export class TimeoutError extends TrawlError {
   readonly phase: TimeoutPhase;
-  constructor(phase: TimeoutPhase, ms: number, options?: TrawlErrorOptions) {
-    super('TRAWL_ERR_TIMEOUT', `${phase} timeout after ${ms} ms`, { retryable: true, ...options });
+  /** `context` prefixes the message, e.g. the host that did not answer. */
+  constructor(phase: TimeoutPhase, ms: number, options?: TrawlErrorOptions, context?: string) {
+    super('TRAWL_ERR_TIMEOUT', `${context ? `${context}: ` : ''}${phase} timeout after ${ms} ms`, {
+      retryable: true,
+      ...options,
+    });
     this.phase = phase;
   }
 }

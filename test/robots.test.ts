@@ -88,6 +88,18 @@ describe('RobotsCache', () => {
     expect(loads).toBe(3);
   });
 
+  it('does not remember a host that did not answer: the next attempt asks again', async () => {
+    let loads = 0;
+    const down = new Error('ECONNREFUSED');
+    const cache = new RobotsCache({
+      userAgent: UA,
+      load: async () => (loads++ ? { status: 404, body: '' } : { down }),
+    });
+    expect(await cache.get('http://x')).toEqual({ kind: 'down', error: down });
+    expect((await cache.get('http://x')).kind).toBe('rules');
+    expect(loads).toBe(2);
+  });
+
   it('fetches once for many concurrent askers', async () => {
     let loads = 0;
     const cache = new RobotsCache({
@@ -153,6 +165,25 @@ describe('robots.txt in a crawl', () => {
     expect(items).toHaveLength(0);
     expect(failures[0]).toMatchObject({ error: { code: 'TRAWL_ERR_ROBOTS_UNAVAILABLE' }, attempts: 1 });
     expect(server.record.paths).toEqual(['/robots.txt']);
+  });
+
+  it('on a host that refuses connections fails its requests fast as network errors naming the host', async () => {
+    const closed = await recordingServer('127.0.0.1', () => undefined);
+    const origin = closed.origin;
+    await closed.close();
+    const started = performance.now();
+    const { items, failures } = await run([`${origin}/a`, `${origin}/b`]);
+    const elapsedMs = performance.now() - started;
+    expect(items).toHaveLength(0);
+    expect(failures).toHaveLength(2);
+    for (const f of failures) {
+      expect(f.error.code).toBe('TRAWL_ERR_NETWORK');
+      expect(f.error.message).toContain(`${new URL(origin).host} is not answering (robots.txt)`);
+      expect(f.error.message).toContain('ECONNREFUSED');
+      expect(f.attempts).toBe(4);
+    }
+    // Default backoff: up to 0.5 + 1 + 2 s of retries, not 30 s robots.txt pauses.
+    expect(elapsedMs).toBeLessThan(8000);
   });
 
   it('Crawl-delay widens the gap between requests', async () => {

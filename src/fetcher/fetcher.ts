@@ -367,6 +367,7 @@ export class Fetcher {
   }
 
   private obeyRobots(target: URL, verdict: RobotsVerdict): void {
+    if (verdict.kind === 'down') throw verdict.error;
     if (verdict.kind === 'unavailable') {
       const retryMs = Math.max(0, verdict.retryAtMs - Date.now());
       throw new RobotsUnavailableError(target.origin, verdict.reason, retryMs);
@@ -415,8 +416,17 @@ export class Fetcher {
         return { status: response.status, body: Buffer.from(body).toString('utf8') };
       }
     } catch (error) {
-      // Unreachable, a redirect loop or a file over the cap: RFC 9309 says treat as unavailable.
-      return { error };
+      const classified = this.classify(error, attempt.expired, undefined);
+      // No HTTP answer at all: the host is down. Its requests fail as this error, naming the host.
+      const context = `${new URL(origin).host} is not answering (robots.txt)`;
+      if (classified instanceof TimeoutError)
+        return {
+          down: new TimeoutError(classified.phase, this.phaseMs(classified.phase), { cause: error }, context),
+        };
+      if (classified instanceof NetworkError)
+        return { down: new NetworkError(`${context}: ${classified.message}`, { cause: error }) };
+      // A redirect loop or a file over the cap: RFC 9309's "unreachable", complete disallow.
+      return { error: classified };
     } finally {
       this.deadlines.end(attempt);
     }
@@ -431,6 +441,17 @@ export class Fetcher {
     const capped =
       retryAfterMs === undefined ? undefined : Math.min(retryAfterMs, this.options.maxRetryAfterMs ?? 60_000);
     this.options.hostLimits?.observe(origin, outcome, performance.now() - startedMs, capped);
+  }
+
+  private phaseMs(phase: TimeoutError['phase']): number {
+    const t = this.options.timeouts;
+    return phase === 'connect'
+      ? t.connectMs
+      : phase === 'headers'
+        ? t.headersMs
+        : phase === 'body'
+          ? t.bodyIdleMs
+          : t.totalMs;
   }
 
   private classify(error: unknown, expired: boolean, signal: AbortSignal | undefined): TrawlError {

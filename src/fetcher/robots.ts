@@ -108,11 +108,24 @@ function normalizePattern(pattern: string): string {
 
 export const ALLOW_ALL: RobotsRules = { isAllowed: () => true, crawlDelayMs: undefined, sitemaps: [] };
 
-/** What fetching one origin's robots.txt produced. */
-export type RobotsFetchResult = { status: number; body: string } | { error: unknown };
+/**
+ * What fetching one origin's robots.txt produced: an answer, a failure of the file itself (a
+ * redirect loop, a body over the cap), or `down`: no HTTP answer at all (connection refused or
+ * reset, DNS failure, timeout), carrying the error the fetcher classified.
+ */
+export type RobotsFetchResult =
+  { status: number; body: string } | { error: unknown } | { down: Error & { retryable?: boolean } };
 
+/**
+ * `unavailable`: the server answered 5xx/429 (or the file failed), so RFC 9309's complete
+ * disallow holds until `retryAtMs`. `down`: the host did not answer at all; nothing may be
+ * fetched either, but its requests fail as the network error they are and retry on the normal
+ * backoff, and the next attempt asks for robots.txt again.
+ */
 export type RobotsVerdict =
-  { kind: 'rules'; rules: RobotsRules } | { kind: 'unavailable'; reason: string; retryAtMs: number };
+  | { kind: 'rules'; rules: RobotsRules }
+  | { kind: 'unavailable'; reason: string; retryAtMs: number }
+  | { kind: 'down'; error: Error & { retryable?: boolean } };
 
 export interface RobotsCacheOptions {
   userAgent: string;
@@ -166,6 +179,10 @@ export class RobotsCache {
     const unavailableMs = this.options.unavailableMs ?? 30_000;
     let verdict: RobotsVerdict;
     let ttl = this.options.ttlMs ?? 86_400_000;
+    if ('down' in result) {
+      // Not remembered: requests that wait on it share this fetch, the next attempt tries again.
+      return { kind: 'down', error: result.down };
+    }
     if ('error' in result) {
       verdict = { kind: 'unavailable', reason: describe(result.error), retryAtMs: now + unavailableMs };
       ttl = unavailableMs;
