@@ -1,23 +1,266 @@
 /**
- * Picks the character encoding of a response the way browsers do: BOM first, then the
- * Content-Type charset, then a <meta> in the first 1024 bytes, else UTF-8. Returns a WHATWG label;
- * the parser decodes (in the worker, off the main thread).
+ * Picks the character encoding of a response as browsers do: the Encoding Standard's labels and BOM
+ * sniffing, and the HTML Standard's "determining the character encoding" (13.2.3.2) with its
+ * prescan. The result is the encoding's name in lowercase, as TextDecoder's `encoding` spells it;
+ * the parser decodes (src/parser/decode.ts), in the worker.
  */
+import { isUtf8 } from 'node:buffer';
 
-const META_SCAN_BYTES = 1024;
+/** Encoding Standard, "Names and labels": every encoding's name and all of its labels. */
+const ENCODINGS: ReadonlyArray<readonly [name: string, labels: readonly string[]]> = [
+  ['UTF-8', ['unicode-1-1-utf-8', 'unicode11utf8', 'unicode20utf8', 'utf-8', 'utf8', 'x-unicode20utf8']],
+  ['IBM866', ['866', 'cp866', 'csibm866', 'ibm866']],
+  [
+    'ISO-8859-2',
+    [
+      'csisolatin2',
+      'iso-8859-2',
+      'iso-ir-101',
+      'iso8859-2',
+      'iso88592',
+      'iso_8859-2',
+      'iso_8859-2:1987',
+      'l2',
+      'latin2',
+    ],
+  ],
+  [
+    'ISO-8859-3',
+    [
+      'csisolatin3',
+      'iso-8859-3',
+      'iso-ir-109',
+      'iso8859-3',
+      'iso88593',
+      'iso_8859-3',
+      'iso_8859-3:1988',
+      'l3',
+      'latin3',
+    ],
+  ],
+  [
+    'ISO-8859-4',
+    [
+      'csisolatin4',
+      'iso-8859-4',
+      'iso-ir-110',
+      'iso8859-4',
+      'iso88594',
+      'iso_8859-4',
+      'iso_8859-4:1988',
+      'l4',
+      'latin4',
+    ],
+  ],
+  [
+    'ISO-8859-5',
+    [
+      'csisolatincyrillic',
+      'cyrillic',
+      'iso-8859-5',
+      'iso-ir-144',
+      'iso8859-5',
+      'iso88595',
+      'iso_8859-5',
+      'iso_8859-5:1988',
+    ],
+  ],
+  [
+    'ISO-8859-6',
+    [
+      'arabic',
+      'asmo-708',
+      'csiso88596e',
+      'csiso88596i',
+      'csisolatinarabic',
+      'ecma-114',
+      'iso-8859-6',
+      'iso-8859-6-e',
+      'iso-8859-6-i',
+      'iso-ir-127',
+      'iso8859-6',
+      'iso88596',
+      'iso_8859-6',
+      'iso_8859-6:1987',
+    ],
+  ],
+  [
+    'ISO-8859-7',
+    [
+      'csisolatingreek',
+      'ecma-118',
+      'elot_928',
+      'greek',
+      'greek8',
+      'iso-8859-7',
+      'iso-ir-126',
+      'iso8859-7',
+      'iso88597',
+      'iso_8859-7',
+      'iso_8859-7:1987',
+      'sun_eu_greek',
+    ],
+  ],
+  [
+    'ISO-8859-8',
+    [
+      'csiso88598e',
+      'csisolatinhebrew',
+      'hebrew',
+      'iso-8859-8',
+      'iso-8859-8-e',
+      'iso-ir-138',
+      'iso8859-8',
+      'iso88598',
+      'iso_8859-8',
+      'iso_8859-8:1988',
+      'visual',
+    ],
+  ],
+  ['ISO-8859-8-I', ['csiso88598i', 'iso-8859-8-i', 'logical']],
+  ['ISO-8859-10', ['csisolatin6', 'iso-8859-10', 'iso-ir-157', 'iso8859-10', 'iso885910', 'l6', 'latin6']],
+  ['ISO-8859-13', ['iso-8859-13', 'iso8859-13', 'iso885913']],
+  ['ISO-8859-14', ['iso-8859-14', 'iso8859-14', 'iso885914']],
+  ['ISO-8859-15', ['csisolatin9', 'iso-8859-15', 'iso8859-15', 'iso885915', 'iso_8859-15', 'l9']],
+  ['ISO-8859-16', ['iso-8859-16']],
+  ['KOI8-R', ['cskoi8r', 'koi', 'koi8', 'koi8-r', 'koi8_r']],
+  ['KOI8-U', ['koi8-ru', 'koi8-u']],
+  ['macintosh', ['csmacintosh', 'mac', 'macintosh', 'x-mac-roman']],
+  ['windows-874', ['dos-874', 'iso-8859-11', 'iso8859-11', 'iso885911', 'tis-620', 'windows-874']],
+  ['windows-1250', ['cp1250', 'windows-1250', 'x-cp1250']],
+  ['windows-1251', ['cp1251', 'windows-1251', 'x-cp1251']],
+  [
+    'windows-1252',
+    [
+      'ansi_x3.4-1968',
+      'ascii',
+      'cp1252',
+      'cp819',
+      'csisolatin1',
+      'ibm819',
+      'iso-8859-1',
+      'iso-ir-100',
+      'iso8859-1',
+      'iso88591',
+      'iso_8859-1',
+      'iso_8859-1:1987',
+      'l1',
+      'latin1',
+      'us-ascii',
+      'windows-1252',
+      'x-cp1252',
+    ],
+  ],
+  ['windows-1253', ['cp1253', 'windows-1253', 'x-cp1253']],
+  [
+    'windows-1254',
+    [
+      'cp1254',
+      'csisolatin5',
+      'iso-8859-9',
+      'iso-ir-148',
+      'iso8859-9',
+      'iso88599',
+      'iso_8859-9',
+      'iso_8859-9:1989',
+      'l5',
+      'latin5',
+      'windows-1254',
+      'x-cp1254',
+    ],
+  ],
+  ['windows-1255', ['cp1255', 'windows-1255', 'x-cp1255']],
+  ['windows-1256', ['cp1256', 'windows-1256', 'x-cp1256']],
+  ['windows-1257', ['cp1257', 'windows-1257', 'x-cp1257']],
+  ['windows-1258', ['cp1258', 'windows-1258', 'x-cp1258']],
+  ['x-mac-cyrillic', ['x-mac-cyrillic', 'x-mac-ukrainian']],
+  [
+    'GBK',
+    [
+      'chinese',
+      'csgb2312',
+      'csiso58gb231280',
+      'gb2312',
+      'gb_2312',
+      'gb_2312-80',
+      'gbk',
+      'iso-ir-58',
+      'x-gbk',
+    ],
+  ],
+  ['gb18030', ['gb18030']],
+  ['Big5', ['big5', 'big5-hkscs', 'cn-big5', 'csbig5', 'x-x-big5']],
+  ['EUC-JP', ['cseucpkdfmtjapanese', 'euc-jp', 'x-euc-jp']],
+  ['ISO-2022-JP', ['csiso2022jp', 'iso-2022-jp']],
+  [
+    'Shift_JIS',
+    ['csshiftjis', 'ms932', 'ms_kanji', 'shift-jis', 'shift_jis', 'sjis', 'windows-31j', 'x-sjis'],
+  ],
+  [
+    'EUC-KR',
+    [
+      'cseuckr',
+      'csksc56011987',
+      'euc-kr',
+      'iso-ir-149',
+      'korean',
+      'ks_c_5601-1987',
+      'ks_c_5601-1989',
+      'ksc5601',
+      'ksc_5601',
+      'windows-949',
+    ],
+  ],
+  [
+    'replacement',
+    ['csiso2022kr', 'hz-gb-2312', 'iso-2022-cn', 'iso-2022-cn-ext', 'iso-2022-kr', 'replacement'],
+  ],
+  ['UTF-16BE', ['unicodefffe', 'utf-16be']],
+  ['UTF-16LE', ['csunicode', 'iso-10646-ucs-2', 'ucs-2', 'unicode', 'unicodefeff', 'utf-16', 'utf-16le']],
+  ['x-user-defined', ['x-user-defined']],
+];
 
+const BY_LABEL = new Map(
+  ENCODINGS.flatMap(([name, labels]) => labels.map((label) => [label, name.toLowerCase()] as const)),
+);
+
+/** The HTML prescan's end condition: the first 1024 bytes, as the standard encourages. */
+const PRESCAN_BYTES = 1024;
+
+/** How far a `<meta>` later than the prescan is looked for (see charsetFromLateMeta). */
+const LATE_META_BYTES = 64 * 1024;
+
+/**
+ * The encoding to decode `bytes` with, in the HTML Standard's order: a BOM; the Content-Type
+ * charset; for HTML the prescan of the first 1024 bytes, then a later `<meta>` in the head, and for
+ * XML the XML declaration; else the fallback. A label that names no encoding is passed over.
+ */
 export function detectEncoding(contentType: string | undefined, bytes: Uint8Array): string {
   const bom = encodingFromBom(bytes);
   if (bom) return bom;
-  const fromHeader = charsetFromContentType(contentType);
-  if (fromHeader) return normalizeLabel(fromHeader);
-  if (!contentType || /html|xml/i.test(contentType)) {
-    const fromMeta = charsetFromMeta(bytes);
-    if (fromMeta) return normalizeLabel(fromMeta);
-  }
-  return 'utf-8';
+  const mimeType = extractMimeType(contentType);
+  const charset = mimeType?.parameters.get('charset');
+  const fromHeader = charset === undefined ? undefined : getEncoding(charset);
+  if (fromHeader) return fromHeader;
+  const essence = mimeType?.essence;
+  if (essence !== undefined && isXmlMimeType(essence))
+    return charsetFromXmlDeclaration(bytes) ?? fallback(bytes);
+  // A missing or unparsable type is sniffed as HTML, as browsers do; so is any type the parser
+  // reads as HTML.
+  if (essence === undefined || essence.includes('html'))
+    return charsetFromMeta(bytes) ?? charsetFromLateMeta(bytes) ?? fallback(bytes);
+  return fallback(bytes);
 }
 
+/**
+ * Encoding Standard "get an encoding": the encoding a label names (lowercase name), or undefined
+ * for failure. ASCII whitespace around the label is ignored and letters match ASCII case-insensitively.
+ */
+export function getEncoding(label: string): string | undefined {
+  return BY_LABEL.get(asciiLowercase(label.replace(/^[\t\n\f\r ]+|[\t\n\f\r ]+$/g, '')));
+}
+
+/** Encoding Standard "BOM sniff". */
 export function encodingFromBom(bytes: Uint8Array): string | undefined {
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return 'utf-8';
   if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'utf-16be';
@@ -25,41 +268,502 @@ export function encodingFromBom(bytes: Uint8Array): string | undefined {
   return undefined;
 }
 
+/** The charset parameter of a Content-Type header as Fetch extracts the MIME type, unresolved. */
 export function charsetFromContentType(contentType: string | undefined): string | undefined {
-  if (!contentType) return undefined;
-  const match = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType);
-  return match?.[1];
+  return extractMimeType(contentType)?.parameters.get('charset');
 }
 
+/**
+ * HTML "prescan a byte stream to determine its encoding" over the first 1024 bytes: the encoding a
+ * `<meta>` declares (or, failing that, an XML declaration at the very start), else undefined.
+ */
 export function charsetFromMeta(bytes: Uint8Array): string | undefined {
-  // Latin-1 maps bytes 1:1 to code units, so ASCII markup is found whatever the real encoding is.
-  const head = Buffer.from(
-    bytes.buffer,
-    bytes.byteOffset,
-    Math.min(bytes.byteLength, META_SCAN_BYTES),
-  ).toString('latin1');
-  const direct = /<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)/i.exec(head);
-  if (direct?.[1]) return direct[1];
-  const httpEquiv = /<meta[^>]+content\s*=\s*["'][^"']*charset\s*=\s*([\w.:-]+)/i.exec(head);
-  return httpEquiv?.[1];
+  const scan = new Scan(bytes, PRESCAN_BYTES);
+  try {
+    return prescan(scan);
+  } catch (error) {
+    if (error !== OUT_OF_BYTES) throw error;
+    return xmlEncoding(scan);
+  }
 }
 
-/** WHATWG: latin1 and ascii labels mean windows-1252; a page that claims UTF-16 in <meta> is UTF-8. */
-const WINDOWS_1252_LABELS = new Set([
-  'iso-8859-1',
-  'iso8859-1',
-  'iso_8859-1',
-  'latin1',
-  'l1',
-  'us-ascii',
-  'ascii',
-  'cp1252',
-  'x-cp1252',
+/**
+ * No label anywhere, so the standard leaves the encoding to the user agent (its steps 8 and 9).
+ * Browsers in effect read such a page as UTF-8 when its bytes are valid UTF-8 and otherwise with
+ * the default of most locales, windows-1252; this does the same, over the whole body.
+ */
+function fallback(bytes: Uint8Array): string {
+  return isUtf8(bytes) ? 'utf-8' : 'windows-1252';
+}
+
+/**
+ * A `<meta>` declaring the encoding later than the prescan looks, in the head (before any body
+ * content), as the tree builder meets it: a browser whose encoding is still tentative then
+ * "changes the encoding" and parses again with it (HTML 13.2.3.4). It runs here rather than where
+ * the body is decoded because the encoding is settled with the response (cached, and handed to the
+ * page as `encoding`) before the body reaches a parser thread; the scan is bounded to 64 KB and
+ * runs only for HTML with no BOM, no header charset and no early `<meta>`.
+ */
+function charsetFromLateMeta(bytes: Uint8Array): string | undefined {
+  const scan = new Scan(bytes, LATE_META_BYTES);
+  try {
+    return lateMeta(scan);
+  } catch (error) {
+    if (error !== OUT_OF_BYTES) throw error;
+    return undefined;
+  }
+}
+
+/** XML documents: XML 1.0 Appendix F, read with the HTML Standard's "get an XML encoding". */
+function charsetFromXmlDeclaration(bytes: Uint8Array): string | undefined {
+  const scan = new Scan(bytes, PRESCAN_BYTES);
+  return utf16XmlDeclaration(scan) ?? xmlEncoding(scan);
+}
+
+// --- Content-Type: Fetch "extract a MIME type" and MIME Sniffing "parse a MIME type" ---
+
+interface MimeType {
+  essence: string;
+  parameters: Map<string, string>;
+}
+
+const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const HTTP_QUOTED_STRING_TOKEN = /^[\t\u0020-\u007e\u0080-\u00ff]*$/;
+const isHttpWhitespace = (c: string | undefined) => c === ' ' || c === '\t' || c === '\n' || c === '\r';
+
+function extractMimeType(header: string | undefined): MimeType | undefined {
+  if (header === undefined) return undefined;
+  let charset: string | undefined;
+  let essence: string | undefined;
+  let mimeType: MimeType | undefined;
+  // Repeated headers arrive joined with commas; the last valid type wins, and keeps an earlier
+  // charset only while the essence stays the same.
+  for (const value of splitHeaderValue(header)) {
+    const parsed = parseMimeType(value);
+    if (!parsed || parsed.essence === '*/*') continue;
+    mimeType = parsed;
+    if (mimeType.essence !== essence) {
+      charset = mimeType.parameters.get('charset');
+      essence = mimeType.essence;
+    } else if (!mimeType.parameters.has('charset') && charset !== undefined) {
+      mimeType.parameters.set('charset', charset);
+    }
+  }
+  return mimeType;
+}
+
+/** Fetch "getting, decoding, and splitting": commas outside quoted strings separate values. */
+function splitHeaderValue(input: string): string[] {
+  const values: string[] = [];
+  let value = '';
+  let position = 0;
+  for (;;) {
+    let next = position;
+    while (next < input.length && input[next] !== '"' && input[next] !== ',') next++;
+    value += input.slice(position, next);
+    position = next;
+    if (position < input.length && input[position] === '"') {
+      const [, end] = collectQuotedString(input, position);
+      value += input.slice(position, end);
+      position = end;
+      if (position < input.length) continue;
+    }
+    values.push(value.replace(/^[\t ]+|[\t ]+$/g, ''));
+    value = '';
+    if (position >= input.length) return values;
+    position++;
+  }
+}
+
+function parseMimeType(raw: string): MimeType | undefined {
+  const input = raw.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
+  const slash = input.indexOf('/');
+  if (slash < 0) return undefined;
+  const type = input.slice(0, slash);
+  let position = input.indexOf(';', slash);
+  if (position < 0) position = input.length;
+  const subtype = input.slice(slash + 1, position).replace(/[\t\n\r ]+$/, '');
+  if (!HTTP_TOKEN.test(type) || !HTTP_TOKEN.test(subtype)) return undefined;
+  const mimeType: MimeType = { essence: asciiLowercase(`${type}/${subtype}`), parameters: new Map() };
+  while (position < input.length) {
+    position++;
+    while (isHttpWhitespace(input[position])) position++;
+    let end = position;
+    while (end < input.length && input[end] !== ';' && input[end] !== '=') end++;
+    const name = asciiLowercase(input.slice(position, end));
+    position = end;
+    if (position < input.length) {
+      if (input[position] === ';') continue;
+      position++;
+    }
+    if (position >= input.length) break;
+    let value: string;
+    if (input[position] === '"') {
+      [value, position] = collectQuotedString(input, position, true);
+      while (position < input.length && input[position] !== ';') position++;
+    } else {
+      end = input.indexOf(';', position);
+      if (end < 0) end = input.length;
+      value = input.slice(position, end).replace(/[\t\n\r ]+$/, '');
+      position = end;
+      if (value === '') continue;
+    }
+    if (HTTP_TOKEN.test(name) && HTTP_QUOTED_STRING_TOKEN.test(value) && !mimeType.parameters.has(name))
+      mimeType.parameters.set(name, value);
+  }
+  return mimeType;
+}
+
+/**
+ * Fetch "collect an HTTP quoted string" from the `"` at `start`: the value (unescaped when
+ * `extractValue`, else the raw text) and the position after it.
+ */
+function collectQuotedString(input: string, start: number, extractValue = false): [string, number] {
+  let value = '';
+  let position = start + 1;
+  for (;;) {
+    let end = position;
+    while (end < input.length && input[end] !== '"' && input[end] !== '\\') end++;
+    value += input.slice(position, end);
+    position = end;
+    if (position >= input.length) break;
+    const quoteOrBackslash = input[position];
+    position++;
+    if (quoteOrBackslash === '\\') {
+      if (position >= input.length) {
+        value += '\\';
+        break;
+      }
+      value += input[position];
+      position++;
+    } else break;
+  }
+  return [extractValue ? value : input.slice(start, position), position];
+}
+
+/** MIME Sniffing: an XML MIME type. */
+function isXmlMimeType(essence: string): boolean {
+  return essence.endsWith('+xml') || essence === 'text/xml' || essence === 'application/xml';
+}
+
+// --- Byte scans: the HTML prescan, "get an attribute", "get an XML encoding", the later <meta> ---
+
+/** Thrown when a scan needs a byte past its end: the standard's "runs out of bytes". */
+const OUT_OF_BYTES: unique symbol = Symbol('out of bytes');
+
+/** The first `limit` bytes of a body and a position in them. */
+class Scan {
+  readonly bytes: Buffer;
+  readonly end: number;
+  pos = 0;
+
+  constructor(body: Uint8Array, limit: number) {
+    this.end = Math.min(body.byteLength, limit);
+    this.bytes = Buffer.from(body.buffer, body.byteOffset, this.end);
+  }
+
+  /** The byte at `at`; past the end, the scan is over. */
+  byte(at: number): number {
+    if (at >= this.end) throw OUT_OF_BYTES;
+    return this.bytes[at]!;
+  }
+
+  /** Whether the bytes at `at` spell `ascii`, letters in either case when `anyCase`. */
+  startsWith(at: number, ascii: string, anyCase = false): boolean {
+    if (at + ascii.length > this.end) return false;
+    for (let i = 0; i < ascii.length; i++) {
+      const b = this.bytes[at + i]!;
+      if ((anyCase ? lowerByte(b) : b) !== ascii.charCodeAt(i)) return false;
+    }
+    return true;
+  }
+
+  /** The bytes from `from` to `to`, isomorphic decoded, ASCII letters lowercased. */
+  lowercase(from: number, to: number): string {
+    return asciiLowercase(this.bytes.toString('latin1', from, to));
+  }
+
+  /** The position of the next `needle` at or after `from`; none before the end ends the scan. */
+  find(needle: string | number, from: number): number {
+    const at = this.bytes.indexOf(needle, from, 'latin1');
+    if (at < 0) throw OUT_OF_BYTES;
+    return at;
+  }
+}
+
+interface Attribute {
+  name: string;
+  value: string;
+}
+
+/**
+ * HTML "get an attribute", from `scan.pos`; names and values come out ASCII-lowercased, or empty
+ * unless `read` (to skip a tag's attributes).
+ */
+function getAttribute(scan: Scan, read = true): Attribute | null {
+  let p = scan.pos;
+  let b = scan.byte(p);
+  while (isSpace(b) || b === 0x2f) b = scan.byte(++p);
+  scan.pos = p;
+  if (b === 0x3e) return null;
+  const nameStart = p;
+  // A name may start with `=`; a later one ends it.
+  while (!(b === 0x3d && p > nameStart) && !isSpace(b) && b !== 0x2f && b !== 0x3e) b = scan.byte(++p);
+  const name = read ? scan.lowercase(nameStart, p) : '';
+  while (isSpace(b)) b = scan.byte(++p);
+  scan.pos = p;
+  if (b !== 0x3d) return { name, value: '' };
+  b = scan.byte(++p);
+  while (isSpace(b)) b = scan.byte(++p);
+  if (b === 0x22 || b === 0x27) {
+    const close = scan.find(b, p + 1);
+    scan.pos = close + 1;
+    return { name, value: read ? scan.lowercase(p + 1, close) : '' };
+  }
+  const valueStart = p;
+  while (!isSpace(b) && b !== 0x3e) b = scan.byte(++p);
+  scan.pos = p;
+  return { name, value: read ? scan.lowercase(valueStart, p) : '' };
+}
+
+/** Step 2 of the prescan: `<?x` in UTF-16, which the standard takes at its word. */
+function utf16XmlDeclaration(scan: Scan): string | undefined {
+  const b = scan.bytes;
+  if (scan.end < 6) return undefined;
+  if (b[0] === 0x3c && b[1] === 0 && b[2] === 0x3f && b[3] === 0 && b[4] === 0x78 && b[5] === 0)
+    return 'utf-16le';
+  if (b[0] === 0 && b[1] === 0x3c && b[2] === 0 && b[3] === 0x3f && b[4] === 0 && b[5] === 0x78)
+    return 'utf-16be';
+  return undefined;
+}
+
+function prescan(scan: Scan): string {
+  const utf16 = utf16XmlDeclaration(scan);
+  if (utf16) return utf16;
+  // The loop ends only by finding an encoding or by running out of bytes.
+  for (let p = 0; ; p++) {
+    if (scan.byte(p) !== 0x3c) continue;
+    if (scan.startsWith(p, '<!--')) {
+      // The `-->` may share its dashes with the `<!--`.
+      p = scan.find('-->', p + 2) + 2;
+    } else if (scan.startsWith(p, '<meta', true) && isSpaceOrSlash(scan.byte(p + 5))) {
+      scan.pos = p + 5;
+      const found = prescanMeta(scan);
+      if (found) return found;
+      p = scan.pos;
+    } else if (
+      isAsciiAlpha(scan.byte(p + 1)) ||
+      (scan.byte(p + 1) === 0x2f && isAsciiAlpha(scan.byte(p + 2)))
+    ) {
+      // Another tag: its attributes are skipped, so what they hold does not count.
+      p += 2;
+      while (!isSpace(scan.byte(p)) && scan.byte(p) !== 0x3e) p++;
+      scan.pos = p;
+      while (getAttribute(scan, false));
+      p = scan.pos;
+    } else if (scan.byte(p + 1) === 0x21 || scan.byte(p + 1) === 0x2f || scan.byte(p + 1) === 0x3f) {
+      p = scan.find(0x3e, p + 1);
+    }
+  }
+}
+
+/** The prescan's `<meta` steps: the attributes from `scan.pos`, then its "processing". */
+function prescanMeta(scan: Scan): string | undefined {
+  const seen = new Set<string>();
+  let gotPragma = false;
+  let needPragma: boolean | null = null;
+  // null: none yet; false: a charset attribute named no encoding.
+  let charset: string | false | null = null;
+  for (let attribute = getAttribute(scan); attribute; attribute = getAttribute(scan)) {
+    const { name, value } = attribute;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    if (name === 'http-equiv') {
+      if (value === 'content-type') gotPragma = true;
+    } else if (name === 'content') {
+      const encoding = charsetFromMetaContent(value);
+      if (encoding && charset === null) {
+        charset = encoding;
+        needPragma = true;
+      }
+    } else if (name === 'charset') {
+      charset = getEncoding(value) ?? false;
+      needPragma = false;
+    }
+  }
+  if (needPragma === null || (needPragma && !gotPragma) || !charset) return undefined;
+  return declared(charset);
+}
+
+/**
+ * HTML "extracting a character encoding from a meta element", for a `content` attribute such as
+ * `text/html; charset=Shift_JIS`.
+ */
+export function charsetFromMetaContent(content: string): string | undefined {
+  const s = asciiLowercase(content);
+  for (let position = 0; ;) {
+    const at = s.indexOf('charset', position);
+    if (at < 0) return undefined;
+    let p = at + 7;
+    while (isAsciiWhitespace(s[p])) p++;
+    if (s[p] !== '=') {
+      position = p;
+      continue;
+    }
+    p++;
+    while (isAsciiWhitespace(s[p])) p++;
+    const c = s[p];
+    if (c === undefined) return undefined;
+    if (c === '"' || c === "'") {
+      const close = s.indexOf(c, p + 1);
+      return close < 0 ? undefined : getEncoding(s.slice(p + 1, close));
+    }
+    let end = p;
+    while (end < s.length && !isAsciiWhitespace(s[end]) && s[end] !== ';') end++;
+    return getEncoding(s.slice(p, end));
+  }
+}
+
+/** HTML "get an XML encoding": the `encoding` of an `<?xml` declaration at the very start. */
+function xmlEncoding(scan: Scan): string | undefined {
+  const b = scan.bytes;
+  if (!scan.startsWith(0, '<?xml')) return undefined;
+  const declarationEnd = b.indexOf(0x3e, 5);
+  if (declarationEnd < 0) return undefined;
+  let p = b.indexOf('encoding', 5, 'latin1');
+  if (p < 0 || p >= declarationEnd) return undefined;
+  p += 8;
+  while (p < scan.end && b[p]! <= 0x20) p++;
+  if (b[p] !== 0x3d) return undefined;
+  p++;
+  while (p < scan.end && b[p]! <= 0x20) p++;
+  const quote = b[p];
+  if (quote !== 0x22 && quote !== 0x27) return undefined;
+  const close = b.indexOf(quote, p + 1);
+  if (close < 0) return undefined;
+  const label = b.subarray(p + 1, close);
+  if (label.some((byte) => byte <= 0x20)) return undefined;
+  const encoding = getEncoding(label.toString('latin1'));
+  return encoding === 'utf-16be' || encoding === 'utf-16le' ? 'utf-8' : encoding;
+}
+
+/** Start tags the tree builder takes before any body content (before html, in head, after head). */
+const HEAD_TAGS = new Set([
+  'html',
+  'head',
+  'base',
+  'basefont',
+  'bgsound',
+  'link',
+  'meta',
+  'noframes',
+  'noscript',
+  'script',
+  'style',
+  'template',
+  'title',
 ]);
 
-export function normalizeLabel(label: string): string {
-  const lower = label.trim().toLowerCase();
-  if (WINDOWS_1252_LABELS.has(lower)) return 'windows-1252';
-  if (lower === 'utf8') return 'utf-8';
-  return lower;
+/** Head elements whose content is text up to their end tag, not markup. */
+const TEXT_TAGS = new Set(['noframes', 'noscript', 'script', 'style', 'title']);
+
+/**
+ * The head as the tokenizer and tree builder see it, up to the first body content: text that is
+ * not whitespace, a start tag that does not belong in the head, or `</body>`, `</html>`, `</br>`.
+ * The first `<meta>` whose charset (or http-equiv Content-Type content) names an encoding decides.
+ */
+function lateMeta(scan: Scan): string | undefined {
+  const b = scan.bytes;
+  for (let p = 0; p < scan.end;) {
+    if (b[p] !== 0x3c) {
+      if (!isSpace(b[p]!)) return undefined;
+      p++;
+      continue;
+    }
+    if (scan.startsWith(p, '<!--')) {
+      p = commentEnd(scan, p + 4);
+      continue;
+    }
+    const next = scan.byte(p + 1);
+    if (next === 0x21 || next === 0x3f) {
+      p = scan.find(0x3e, p + 2) + 1;
+      continue;
+    }
+    const isEndTag = next === 0x2f;
+    const nameStart = isEndTag ? p + 2 : p + 1;
+    if (!isAsciiAlpha(scan.byte(nameStart))) {
+      // `</>` is dropped and `</` before anything else is a bogus comment; a lone `<` is text.
+      if (!isEndTag) return undefined;
+      p = scan.find(0x3e, p + 2) + 1;
+      continue;
+    }
+    let nameEnd = nameStart;
+    while (!isSpaceOrSlash(scan.byte(nameEnd)) && b[nameEnd] !== 0x3e) nameEnd++;
+    const name = scan.lowercase(nameStart, nameEnd);
+    scan.pos = nameEnd;
+    const isMeta = !isEndTag && name === 'meta';
+    // The tokenizer keeps the first of repeated attributes.
+    const attributes = new Map<string, string>();
+    for (let a = getAttribute(scan, isMeta); a; a = getAttribute(scan, isMeta))
+      if (isMeta && !attributes.has(a.name)) attributes.set(a.name, a.value);
+    p = scan.pos + 1;
+    if (isEndTag) {
+      if (name === 'body' || name === 'html' || name === 'br') return undefined;
+      continue;
+    }
+    if (!HEAD_TAGS.has(name)) return undefined;
+    if (isMeta) {
+      const found = metaInHead(attributes);
+      if (found) return found;
+    } else if (TEXT_TAGS.has(name)) {
+      p = endTagPosition(scan, p, name);
+    }
+  }
+  return undefined;
 }
+
+/** The tree builder's `meta` rule in the head: `charset`, else http-equiv Content-Type with content. */
+function metaInHead(attributes: Map<string, string>): string | undefined {
+  const charset = attributes.get('charset');
+  const content = attributes.get('content');
+  const encoding =
+    (charset === undefined ? undefined : getEncoding(charset)) ??
+    (attributes.get('http-equiv') === 'content-type' && content !== undefined
+      ? charsetFromMetaContent(content)
+      : undefined);
+  return encoding && declared(encoding);
+}
+
+/** Where the tokenizer ends a comment whose text starts at `from`: after `-->` or `--!>`. */
+function commentEnd(scan: Scan, from: number): number {
+  // `<!-->` and `<!--->` are empty comments.
+  if (scan.startsWith(from, '>')) return from + 1;
+  if (scan.startsWith(from, '->')) return from + 2;
+  for (let p = scan.find('--', from); ; p = scan.find('--', p + 1)) {
+    if (scan.startsWith(p + 2, '>')) return p + 3;
+    if (scan.startsWith(p + 2, '!>')) return p + 4;
+  }
+}
+
+/** The position of the `</name` that ends a text element's content. */
+function endTagPosition(scan: Scan, from: number, name: string): number {
+  for (let p = scan.find('</', from); ; p = scan.find('</', p + 2)) {
+    if (!scan.startsWith(p + 2, name, true)) continue;
+    const after = scan.byte(p + 2 + name.length);
+    if (isSpaceOrSlash(after) || after === 0x3e) return p;
+  }
+}
+
+/** What a declaration in the document means: it cannot be UTF-16, and x-user-defined is windows-1252. */
+function declared(encoding: string): string {
+  if (encoding === 'utf-16be' || encoding === 'utf-16le') return 'utf-8';
+  return encoding === 'x-user-defined' ? 'windows-1252' : encoding;
+}
+
+const isSpace = (b: number) => b === 0x09 || b === 0x0a || b === 0x0c || b === 0x0d || b === 0x20;
+const isSpaceOrSlash = (b: number) => isSpace(b) || b === 0x2f;
+const isAsciiAlpha = (b: number) => (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a);
+const lowerByte = (b: number) => (b >= 0x41 && b <= 0x5a ? b + 0x20 : b);
+const isAsciiWhitespace = (c: string | undefined) =>
+  c === ' ' || c === '\t' || c === '\n' || c === '\f' || c === '\r';
+const asciiLowercase = (s: string) => s.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
