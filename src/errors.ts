@@ -213,6 +213,9 @@ export class SinkError extends TrawlError {
   }
 }
 
+/** An output could not be opened (a directory that cannot be made, a file or store that refuses); nothing was crawled. */
+export class OutputOpenError extends SinkError {}
+
 /** The job directory cannot be read or written; the crawl stops rather than lose its state. */
 export class JobDirError extends TrawlError {
   constructor(message: string, options?: TrawlErrorOptions) {

@@ -1,5 +1,6 @@
 /** The public surface of trawl. Everything a user imports comes from here. */
 
+export { ensureDir } from './ensure-dir.js';
 export { type DemoBook, type DemoSite, type DemoSiteOptions, demoBooks, startDemoSite } from './demo/site.js';
 export {
   AbortedError,
@@ -15,6 +16,7 @@ export {
   JobDirError,
   NetworkError,
   OptionError,
+  OutputOpenError,
   ParseTimeoutError,
   RedirectError,
   RobotsDisallowedError,
@@ -46,6 +48,7 @@ export {
   type HttpCacheOptions,
   type TimeoutOptions,
 } from './options.js';
+export type { ClickData, FormValues } from './parser/forms.js';
 export { type Crawl, crawl, type SpiderSource } from './pipeline/engine.js';
 export type { CrawlEventMap, CrawlEvents, LogEvent } from './pipeline/events.js';
 export { canonicalUrl, fingerprint } from './pipeline/fingerprint.js';
@@ -59,6 +62,7 @@ export {
   defineSpider,
   type FollowOptions,
   type FollowRequest,
+  type FormTarget,
   type HrefElement,
   type LinkRule,
   type LinkSource,
@@ -71,6 +75,7 @@ export {
   type Spider,
   type SpiderMeta,
   type StartEntry,
+  type SubmitFormOptions,
 } from './spider.js';
 export { CsvSink } from './storage/csv.js';
 export { JsonSink } from './storage/json.js';
@@ -81,4 +86,13 @@ export { PostgresSink, type PostgresSinkOptions } from './storage/postgres.js';
 export type { ItemSink } from './storage/sink.js';
 export { StdoutSink } from './storage/stdout.js';
 export { sinkFromUri } from './storage/uri.js';
-export type { CrawlRequest, FailureRecord, FetchedResponse, HttpMethod, Item, RequestInit } from './types.js';
+export type {
+  CrawlRequest,
+  FailureRecord,
+  FetchedResponse,
+  FormFields,
+  HttpMethod,
+  Item,
+  RequestInit,
+  RequestOptions,
+} from './types.js';

@@ -81,7 +81,10 @@ export type DnsLookup = (
 export interface CrawlSettings {
   /** Fetches in flight across all hosts. @default 16 */
   concurrency?: number;
-  /** Default per-origin limit. */
+  /**
+   * Default per-origin limit. Eight at a time, as Scrapy's default, so a few URLs of a host that
+   * never answer leave it room for the rest. @default { concurrency: 8, delayMs: 0, jitterMs: 0 }
+   */
   perHost?: HostLimit;
   /** Per-host overrides, first match wins. */
   hosts?: HostRule[];
@@ -111,8 +114,9 @@ export interface CrawlSettings {
   /** Kill and replace a worker whose callback runs longer than this on one page. @default 30_000 */
   parseTimeoutMs?: number;
   /**
-   * Per-host adaptive throttling: 429/503, timeouts and rising latency lower a host's concurrency
-   * and widen its gap, healthy answers restore them up to the configured limits. @default true
+   * Per-host adaptive throttling: 429/503, a host-wide share of timeouts (a few URLs that never
+   * answer do not count) and rising latency lower a host's concurrency and widen its gap, healthy
+   * answers restore them up to the configured limits. @default true
    */
   adaptiveThrottle?: boolean | AdaptiveThrottleOptions;
   /** Retry delays. */
@@ -127,8 +131,18 @@ export interface CrawlSettings {
   allowPrivateNetwork?: boolean | string[];
   /** Send every request through this HTTP proxy (`http://user:pass@host:port`). @default none */
   proxy?: string;
-  /** Keep cookies the sites set and send them back. @default true */
+  /**
+   * Keep cookies the sites set and send them back. With a job directory the jar is saved there,
+   * so a resumed crawl is still logged in. @default true
+   */
   cookies?: boolean;
+  /**
+   * Statuses outside 2xx whose responses go to the callbacks (`page.status` tells) instead of
+   * failing, like Scrapy's `handle_httpstatus_list`: integers 100-599. An accepted status is not
+   * retried, an accepted redirect status is not followed. A request's own `acceptStatus`
+   * replaces this list. @default []
+   */
+  acceptStatus?: number[];
   /** Cache responses (off unless set): a URI string or options. @default off */
   httpCache?: string | HttpCacheOptions;
 }
@@ -143,6 +157,12 @@ export interface CrawlOptions extends CrawlSettings {
   workerHeapMb?: number;
   /** Parsed items held before the consumer takes them. @default 1000 */
   itemBuffer?: number;
+  /**
+   * Once the crawl is stopped (`stop()`, a page/item/time limit, a signal), requests in flight get
+   * this long to finish and deliver their items; those still running are then cancelled and
+   * counted in `stats.unfinished` (a job directory fetches them again on resume). @default 5_000
+   */
+  stopGraceMs?: number;
   /** Stops the crawl when aborted. */
   signal?: AbortSignal;
   /** Resolves hostnames (the network guard checks what it returns). @default dns.lookup */
@@ -192,12 +212,14 @@ export interface ResolvedOptions {
   allowPrivateNetwork: boolean | string[] | undefined;
   proxy: string | undefined;
   cookies: boolean;
+  acceptStatus: number[];
   httpCache: HttpCacheOptions | undefined;
   dnsLookup: DnsLookup | undefined;
   start: Array<string | RequestInit> | undefined;
   workers: number;
   workerHeapMb: number | undefined;
   itemBuffer: number;
+  stopGraceMs: number;
   signal: AbortSignal | undefined;
   jobDir: string | undefined;
   distributed: Required<DistributedOptions> | undefined;
@@ -207,7 +229,7 @@ export const DEFAULT_USER_AGENT = 'trawl/0.1 (+https://www.npmjs.com/package/tra
 
 export const DEFAULTS = {
   concurrency: 16,
-  perHost: { concurrency: 2, delayMs: 0, jitterMs: 0 },
+  perHost: { concurrency: 8, delayMs: 0, jitterMs: 0 },
   maxPages: Number.POSITIVE_INFINITY,
   maxItems: Number.POSITIVE_INFINITY,
   maxDepth: Number.POSITIVE_INFINITY,
@@ -220,6 +242,7 @@ export const DEFAULTS = {
   userAgent: DEFAULT_USER_AGENT,
   parseTimeoutMs: 30_000,
   itemBuffer: 1000,
+  stopGraceMs: 5_000,
   adaptiveThrottle: true,
   backoff: { baseMs: 500, maxMs: 30_000, maxRetryAfterMs: 60_000 },
   obeyRobotsTxt: true,
@@ -253,12 +276,14 @@ const KNOWN_KEYS = new Set([
   'allowPrivateNetwork',
   'proxy',
   'cookies',
+  'acceptStatus',
   'httpCache',
   'dnsLookup',
   'start',
   'workers',
   'workerHeapMb',
   'itemBuffer',
+  'stopGraceMs',
   'signal',
   'jobDir',
   'distributed',
@@ -312,9 +337,10 @@ export function resolveOptions(settings: CrawlSettings = {}, options: CrawlOptio
     allowPrivateNetwork: privateNetwork(merged.allowPrivateNetwork),
     proxy: merged.proxy === undefined ? undefined : httpUrl('proxy', merged.proxy),
     cookies: bool('cookies', merged.cookies ?? DEFAULTS.cookies),
+    acceptStatus: checkStatusList('acceptStatus', merged.acceptStatus ?? []),
     httpCache: httpCache(merged.httpCache),
     dnsLookup: merged.dnsLookup === undefined ? undefined : fn('dnsLookup', merged.dnsLookup),
-    start: merged.start?.map((u, i) =>
+    start: startList(merged.start)?.map((u, i) =>
       typeof u === 'string'
         ? nonEmptyString(`start[${i}]`, u)
         : { ...u, url: nonEmptyString(`start[${i}].url`, u?.url) },
@@ -323,6 +349,7 @@ export function resolveOptions(settings: CrawlSettings = {}, options: CrawlOptio
     workerHeapMb:
       options.workerHeapMb === undefined ? undefined : positiveInt('workerHeapMb', options.workerHeapMb),
     itemBuffer: positiveInt('itemBuffer', options.itemBuffer ?? DEFAULTS.itemBuffer),
+    stopGraceMs: nonNegative('stopGraceMs', options.stopGraceMs ?? DEFAULTS.stopGraceMs),
     signal: options.signal,
     jobDir: options.jobDir === undefined ? undefined : nonEmptyString('jobDir', options.jobDir),
     distributed: distributed(options.distributed),
@@ -391,6 +418,16 @@ function privateNetwork(value: unknown): boolean | string[] | undefined {
   });
 }
 
+/** A list of HTTP status codes (integers 100-599), as `acceptStatus` takes. */
+export function checkStatusList(path: string, value: unknown): number[] {
+  if (!Array.isArray(value)) throw new OptionError(path, 'an array of HTTP statuses (100-599)', value);
+  value.forEach((status, i) => {
+    if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599)
+      throw new OptionError(`${path}[${i}]`, 'an integer from 100 to 599', status);
+  });
+  return value as number[];
+}
+
 function httpCache(value: unknown): HttpCacheOptions | undefined {
   if (value === undefined) return undefined;
   if (typeof value === 'string') return { uri: nonEmptyString('httpCache', value) };
@@ -433,6 +470,12 @@ function nonNegativeInt(path: string, value: unknown): number {
 function positive(path: string, value: unknown): number {
   if (typeof value !== 'number' || !(value > 0)) throw new OptionError(path, 'a number > 0', value);
   return value;
+}
+
+/** A lone string would otherwise be read character by character. */
+function startList(value: unknown): Array<string | RequestInit> | undefined {
+  if (value === undefined || Array.isArray(value)) return value;
+  throw new OptionError('start', 'an array of URLs or requests (wrap a single URL in [ ])', value);
 }
 
 function nonNegative(path: string, value: unknown): number {

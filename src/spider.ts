@@ -5,20 +5,40 @@
 import type { CheerioAPI } from 'cheerio';
 import { SpiderInvalidError } from './errors.js';
 import type { CrawlSettings } from './options.js';
-import type { HttpMethod, Item, RequestInit } from './types.js';
+import type { ClickData, FormValues } from './parser/forms.js';
+import { prepareRequest } from './request-init.js';
+import type { HttpMethod, Item, RequestInit, RequestOptions } from './types.js';
 
 /** Marks a follow-up request yielded by a callback, across module copies and realms. */
 export const REQUEST_BRAND: unique symbol = Symbol.for('trawl.request') as never;
 
-export interface FollowOptions {
+/** How a followed request is sent and handled: method, headers, body, `form`, `json`, ... */
+export interface FollowOptions extends RequestOptions {}
+
+/** What `submitForm` takes besides the form: the fields to change and the button to click. */
+export interface SubmitFormOptions<C extends string = string> extends Omit<
+  FollowOptions,
+  'body' | 'form' | 'json'
+> {
+  /** Callback that parses the answer. @default 'parse' */
+  callback?: C;
+  /**
+   * Fields to set: a value (or an array of values) replaces the form's values of that name, in
+   * place, or is added after the others; null removes the field. @default {}
+   */
+  formdata?: FormValues;
+  /**
+   * The submit button clicked, whose name and value are sent: a CSS selector, attributes it must
+   * have (`{ name: 'action', value: 'save' }`; `nr` picks the nth match, from 0), or false to click
+   * none. @default the form's first submit button
+   */
+  clickdata?: ClickData;
+  /** Overrides the form's method (GET sends the fields as the query). @default the form's method */
   method?: HttpMethod;
-  headers?: Record<string, string>;
-  body?: string;
-  userData?: Record<string, unknown>;
-  priority?: number;
-  dontFilter?: boolean;
-  acceptBinary?: boolean;
 }
+
+/** A form given to `submitForm`: a CSS selector, or an element (a form, or one inside a form). */
+export type FormTarget = string | HrefElement | ArrayLike<HrefElement>;
 
 /** A request a callback yields; made with `page.follow` or `request()`. */
 export interface FollowRequest extends RequestInit {
@@ -108,6 +128,21 @@ export interface Page<C extends string = string> {
    * mailto:, tel:, data:, ...) skipped. Empty for non-markup pages.
    */
   links(selector?: string): string[];
+  /**
+   * A request that submits a form of this page as a browser would, like Scrapy's
+   * `FormRequest.from_response`. `form` is a CSS selector or an element (a `<form>`, or any
+   * element inside one); the first form of the page when omitted. The fields are the form's
+   * successful controls by the HTML standard: enabled inputs (checkboxes and radio buttons only
+   * when checked, value "on" by default; hidden fields such as CSRF tokens included; file inputs
+   * send nothing), the selected options of each select (the first option of a drop-down with none
+   * selected), textareas, and the clicked submit button, with `formdata` applied. The action is
+   * resolved against the base URL (an empty one is this page); `method="post"` sends the fields
+   * URL-encoded, or as `multipart/form-data` or `text/plain` when the form's enctype says so, any
+   * other method puts them in the query. Throws when no form matches or its action is not
+   * http(s).
+   */
+  submitForm(form?: FormTarget, options?: SubmitFormOptions<C>): FollowRequest;
+  submitForm(options: SubmitFormOptions<C>): FollowRequest;
 }
 
 /**
@@ -187,12 +222,16 @@ export function defineSpider<K extends string>(
   return spider as Spider;
 }
 
-/** Builds a follow-up request outside of `page.follow`, e.g. in `start()`. */
+/**
+ * Builds a follow-up request outside of `page.follow`, e.g. in `start()`. A `form`, `json` or
+ * URLSearchParams `body` is encoded to a string body with its content type here, so the request
+ * is plain data.
+ */
 export function request(init: RequestInit): FollowRequest {
   // Not `{ ...init, [REQUEST_BRAND]: true }`: on Node 20's V8 an object spread that more
   // properties then extend keeps ~80 bytes per object reachable until a full GC, which for a
   // page's follow-ups was most of what outlived the page (bench/README.md, parser).
-  return Object.assign({ [REQUEST_BRAND]: true as const }, init);
+  return Object.assign({ [REQUEST_BRAND]: true as const }, prepareRequest(init));
 }
 
 export function isFollowRequest(value: unknown): value is FollowRequest {

@@ -8,15 +8,46 @@ export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 
 /** Structured-cloneable data a callback may yield as an item. */
 export type Item = Record<string, unknown>;
 
-/** What a spider or callback asks to be fetched. Only `url` is required. */
-export interface RequestInit {
-  url: string;
-  /** @default 'GET' */
+/**
+ * Form fields: an object (an array value repeats the name, in order), `[name, value]` pairs, or
+ * URLSearchParams.
+ */
+export type FormFields =
+  | Record<string, string | number | ReadonlyArray<string | number>>
+  | ReadonlyArray<readonly [string, string]>
+  | URLSearchParams;
+
+/**
+ * How a request is sent and handled; what `page.follow` takes besides the URL. At most one of
+ * `body`, `form` and `json` may be given; `request()` and `page.follow` turn them into a string
+ * body with its content type before the request leaves the callback.
+ */
+export interface RequestOptions {
+  /** @default 'POST' with `form` or `json`, else 'GET' */
   method?: HttpMethod;
+  /** Request headers; a `content-type` set here always wins over the one a body implies. */
   headers?: Record<string, string>;
-  body?: string;
-  /** Name of the spider callback that parses the response. @default 'parse' */
-  callback?: string;
+  /**
+   * A raw body. A string goes out as `text/plain;charset=UTF-8` (the Fetch standard's default)
+   * and URLSearchParams as `application/x-www-form-urlencoded`, unless `headers` set a content
+   * type. Does not change the method.
+   */
+  body?: string | URLSearchParams;
+  /**
+   * Fields sent URL-encoded as a browser sends a form (`application/x-www-form-urlencoded`, UTF-8,
+   * space as `+`). With POST (the default) they are the body; with GET or HEAD they replace the
+   * URL's query, as a GET form does.
+   */
+  form?: FormFields;
+  /** A value sent as JSON (`content-type: application/json`). */
+  json?: unknown;
+  /**
+   * Statuses outside 2xx whose responses go to the callback (`page.status` tells) instead of
+   * failing the request, like Scrapy's `handle_httpstatus_list`; an accepted status is never
+   * retried, and an accepted redirect status is not followed. Replaces the crawl's
+   * `acceptStatus` for this request. @default the crawl's `acceptStatus`
+   */
+  acceptStatus?: number[];
   /** Free-form data handed to the callback as `page.request.userData`. */
   userData?: Record<string, unknown>;
   /** Higher runs first. @default 0 */
@@ -25,6 +56,13 @@ export interface RequestInit {
   dontFilter?: boolean;
   /** Fetch even if the content type is not text (images, PDFs, ...). @default false */
   acceptBinary?: boolean;
+}
+
+/** What a spider or callback asks to be fetched. Only `url` is required. */
+export interface RequestInit extends RequestOptions {
+  url: string;
+  /** Name of the spider callback that parses the response. @default 'parse' */
+  callback?: string;
 }
 
 /** A request once the frontier has accepted it: canonical, with its depth and fingerprint. */
@@ -39,6 +77,8 @@ export interface CrawlRequest {
   depth: number;
   dontFilter: boolean;
   acceptBinary: boolean;
+  /** Non-2xx statuses handed to the callback; absent = the crawl's `acceptStatus`. */
+  acceptStatus?: number[];
   fingerprint: string;
   /** URL of the page this request was found on, if any. */
   referrer?: string;
@@ -48,6 +88,11 @@ export interface CrawlRequest {
   notBefore?: number;
   /** How many times the parse of this request's response has been retried after a worker crash. */
   parseAttempts?: number;
+  /**
+   * The last attempt timed out or lost its connection: the retry waits behind the fresh requests
+   * of its host, so one URL that never answers does not keep taking the host's turns.
+   */
+  slow?: boolean;
 }
 
 /** A fetched response as the fetcher hands it to the parser stage. */

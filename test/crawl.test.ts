@@ -1,3 +1,4 @@
+import { isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -240,5 +241,46 @@ describe('faults', () => {
     } finally {
       await site.close();
     }
+  });
+});
+
+describe('crawl() inputs', () => {
+  let server: TestServer;
+  const paths: string[] = [];
+  beforeAll(async () => {
+    const routes = htmlRoutes({ '/': '<title>home</title>' });
+    server = await startServer((req, res) => {
+      paths.push(req.url ?? '');
+      routes(req, res);
+    });
+  });
+  afterAll(() => server.close());
+
+  it('rejects a lone start URL string with an error naming the option, before any request', async () => {
+    const start = server.url as unknown as string[];
+    const expected = {
+      code: 'TRAWL_ERR_OPTION',
+      path: 'start',
+      message: expect.stringContaining('option start: expected an array of URLs or requests'),
+    };
+    await expect(
+      crawl(fixture('plain-spider.mjs'), { start }).pipeTo(new MemorySink()),
+    ).rejects.toMatchObject(expected);
+    await expect(collect(crawl(fixture('plain-spider.mjs'), { start }))).rejects.toMatchObject(expected);
+    expect(paths).toEqual([]);
+  });
+
+  it('resolves a relative spider path against the working directory', async () => {
+    const path = relative(process.cwd(), fixture('plain-spider.mjs'));
+    expect(isAbsolute(path)).toBe(false);
+    // Parsed in a worker thread too, which gets the resolved path.
+    const items = await collect(crawl(path, { start: [server.url], maxDepth: 0, workers: 1 }));
+    expect(items.map((i) => i.title)).toEqual(['home']);
+
+    const missing = crawl('./no-such-spider.ts', { start: [server.url] });
+    await expect(missing.pipeTo(new MemorySink())).rejects.toMatchObject({
+      code: 'TRAWL_ERR_SPIDER_NOT_FOUND',
+      message: `spider module not found: ./no-such-spider.ts (${join(process.cwd(), 'no-such-spider.ts')})`,
+    });
   });
 });

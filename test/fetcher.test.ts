@@ -220,6 +220,130 @@ describe('redirects', () => {
     expect(seen).toEqual(['POST /form', 'GET /done']);
   });
 
+  /** What a server saw of each request: method, path, the body-describing headers and the body. */
+  interface Seen {
+    method: string;
+    path: string;
+    type?: string;
+    length?: string;
+    language?: string;
+    authorization?: string;
+    cookie?: string;
+    body: string;
+  }
+  async function redirectingServer(
+    redirect: (path: string) => [status: number, location: string] | undefined,
+    host = '127.0.0.1',
+  ) {
+    const seen: Seen[] = [];
+    const server = await startServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        const h = req.headers;
+        seen.push({
+          method: String(req.method),
+          path: String(req.url),
+          ...(h['content-type'] ? { type: h['content-type'] } : {}),
+          ...(h['content-length'] ? { length: h['content-length'] } : {}),
+          ...(h['content-language'] ? { language: h['content-language'] } : {}),
+          ...(h.authorization ? { authorization: h.authorization } : {}),
+          ...(h.cookie ? { cookie: h.cookie } : {}),
+          body,
+        });
+        const hop = redirect(String(req.url));
+        if (hop) return res.writeHead(hop[0], { location: hop[1] }).end();
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      });
+    }, host);
+    cleanups.push(server.close);
+    return { server, seen };
+  }
+  const FORM = {
+    method: 'POST' as const,
+    body: 'a=1&b=x+y',
+    headers: {
+      'Content-Type': 'application/x-www-form-urlencoded',
+      'content-language': 'en',
+    },
+  };
+
+  it.each([301, 302, 303])(
+    'a %i after a POST is a GET without the body and its content-type, -length and -language headers',
+    async (status) => {
+      const { server, seen } = await redirectingServer((path) =>
+        path === '/form' ? [status, '/done'] : undefined,
+      );
+      await track(testFetcher()).fetch(crawlRequest(`${server.origin}/form`, FORM));
+      expect(seen[0]).toMatchObject({
+        method: 'POST',
+        type: FORM.headers['Content-Type'],
+        body: 'a=1&b=x+y',
+      });
+      expect(seen[1]).toEqual({ method: 'GET', path: '/done', body: '' });
+    },
+  );
+
+  it('a 303 turns a PUT into a GET too; a 301 or 302 keeps a PUT as it is', async () => {
+    const { server, seen } = await redirectingServer((path) =>
+      path === '/see' ? [303, '/done'] : path === '/moved' ? [302, '/done'] : undefined,
+    );
+    const fetcher = track(testFetcher());
+    await fetcher.fetch(crawlRequest(`${server.origin}/see`, { ...FORM, method: 'PUT' }));
+    await fetcher.fetch(crawlRequest(`${server.origin}/moved`, { ...FORM, method: 'PUT' }));
+    expect(seen.map((s) => `${s.method} ${s.path} ${s.type ?? '-'} ${s.body || '-'}`)).toEqual([
+      'PUT /see application/x-www-form-urlencoded a=1&b=x+y',
+      'GET /done - -',
+      'PUT /moved application/x-www-form-urlencoded a=1&b=x+y',
+      'PUT /done application/x-www-form-urlencoded a=1&b=x+y',
+    ]);
+  });
+
+  it.each([307, 308])('a %i keeps the method, the body and its headers', async (status) => {
+    const { server, seen } = await redirectingServer((path) =>
+      path === '/form' ? [status, '/done'] : undefined,
+    );
+    await track(testFetcher()).fetch(crawlRequest(`${server.origin}/form`, FORM));
+    expect(seen[1]).toEqual({
+      method: 'POST',
+      path: '/done',
+      type: 'application/x-www-form-urlencoded',
+      length: '9',
+      language: 'en',
+      body: 'a=1&b=x+y',
+    });
+  });
+
+  it('to another origin drop Authorization and a hand-set Cookie (the crawl-wide ones too); same-origin hops keep them', async () => {
+    const other = await redirectingServer(() => undefined);
+    const { server, seen } = await redirectingServer((path) =>
+      path === '/a' ? [307, '/b'] : path === '/b' ? [307, `${other.server.origin}/c`] : undefined,
+    );
+    const fetcher = track(testFetcher({ headers: { Authorization: 'Bearer crawl-wide' } }));
+    await fetcher.fetch(
+      crawlRequest(`${server.origin}/a`, { headers: { cookie: 'sid=secret' }, method: 'POST', body: 'x' }),
+    );
+    expect(seen.map((s) => [s.path, s.authorization, s.cookie])).toEqual([
+      ['/a', 'Bearer crawl-wide', 'sid=secret'],
+      ['/b', 'Bearer crawl-wide', 'sid=secret'],
+    ]);
+    // The body still goes (307), the credentials do not.
+    expect(other.seen).toEqual([{ method: 'POST', path: '/c', length: '1', body: 'x' }]);
+  });
+
+  it('to another host carry no cookie of the first host from the jar', async () => {
+    const other = await redirectingServer(() => undefined, '127.0.0.2');
+    const site = await startServer((req, res) => {
+      if (req.url === '/login')
+        return res.writeHead(302, { location: '/go', 'set-cookie': 'sid=abc; Path=/' }).end();
+      res.writeHead(302, { location: `${other.server.origin}/landing` }).end();
+    });
+    cleanups.push(site.close);
+    const fetcher = track(testFetcher());
+    await fetcher.fetch(crawlRequest(`${site.origin}/login`)).catch(() => undefined);
+    expect(other.seen).toEqual([{ method: 'GET', path: '/landing', body: '' }]);
+  });
+
   it('are checked against the crawl host filters on every hop', async () => {
     const offsite = await recordingServer('127.0.0.2', (_req, res) => res.writeHead(200).end('x'));
     const site = await startServer((req, res) => {

@@ -150,6 +150,37 @@ describe('adaptive throttling', () => {
     expect(limits.limitFor(origin)).toEqual({ concurrency: 8, delayMs: 0, jitterMs: 0 });
   });
 
+  it('keeps its concurrency when a few URLs time out among healthy answers, retries included', () => {
+    let now = 0;
+    const limits = new HostLimits({ concurrency: 8, delayMs: 0, jitterMs: 0 }, { now: () => now });
+    const origin = 'http://a.test';
+    for (let round = 0; round < 4; round++) {
+      for (let i = 0; i < 6; i++) {
+        now += 100;
+        limits.observe(origin, 200, 20);
+      }
+      // Two URLs that never answer, first attempt then each retry.
+      limits.observe(origin, 'timeout', 30_000, undefined, round > 0);
+      limits.observe(origin, 'timeout', 30_000, undefined, round > 0);
+    }
+    // At the end only the bad URLs' retries are left; they carry no news about the host.
+    for (let i = 0; i < 10; i++) limits.observe(origin, 'timeout', 30_000, undefined, true);
+    expect(limits.limitFor(origin)).toEqual({ concurrency: 8, delayMs: 0, jitterMs: 0 });
+  });
+
+  it("slows down when most of a host's recent first attempts time out or fail", () => {
+    let now = 0;
+    const limits = new HostLimits({ concurrency: 8, delayMs: 0, jitterMs: 0 }, { now: () => now });
+    const origin = 'http://a.test';
+    for (let i = 0; i < 4; i++) limits.observe(origin, 200, 20);
+    limits.observe(origin, 'timeout', 30_000);
+    limits.observe(origin, 'error', 5);
+    expect(limits.limitFor(origin).concurrency).toBe(8);
+    limits.observe(origin, 'timeout', 30_000);
+    limits.observe(origin, 'timeout', 30_000);
+    expect(limits.limitFor(origin).concurrency).toBe(4);
+  });
+
   it('treats latency far above the host baseline as overload', () => {
     let now = 0;
     const limits = new HostLimits({ concurrency: 6, delayMs: 0, jitterMs: 0 }, { now: () => now });

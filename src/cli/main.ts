@@ -182,4 +182,7 @@ const invokedDirectly =
 if (invokedDirectly) {
   const code = await main(process.argv);
   process.exitCode = code;
+  // The crawl is over and its outputs are closed; a socket or file operation that still hangs
+  // (a server that never answers, a pipe nobody reads) must not keep the process alive.
+  setTimeout(() => process.exit(code), 500).unref();
 }

@@ -35,7 +35,7 @@ export class Progress {
 }
 
 /** The final stats table. */
-export function summary(stats: CrawlStats, outputs: string[]): string {
+export function summary(stats: CrawlStats, outputs: string[], context: { jobDir?: string } = {}): string {
   const seconds = stats.elapsedMs / 1000;
   const errors = Object.entries(stats.errors)
     .map(([code, n]) => `${code} ${n}`)
@@ -62,10 +62,22 @@ export function summary(stats: CrawlStats, outputs: string[]): string {
         .join(', '),
     ],
     ['bytes', String(stats.bytes)],
+    ...unfinishedRows(stats, context.jobDir),
     ['time', `${seconds.toFixed(2)} s`],
     ['pages/s', stats.pagesPerSecond.toFixed(1)],
   ];
   if (outputs.length) rows.push(['output', outputs.join(', ')]);
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n');
+}
+
+/** What a stopped crawl left: begun and not ended, and still in the frontier. */
+function unfinishedRows(stats: CrawlStats, jobDir: string | undefined): Array<[string, string]> {
+  const rows: Array<[string, string]> = [];
+  const resume = jobDir ? `; run again with --job-dir ${jobDir} to resume` : '';
+  if (stats.unfinished > 0)
+    rows.push(['unfinished', `${stats.unfinished} in flight when the crawl stopped${resume}`]);
+  if (stats.gauges.queued > 0 && stats.stopReason !== 'finished')
+    rows.push(['left queued', `${stats.gauges.queued} not fetched (never tried, or waiting to retry)`]);
+  return rows;
 }

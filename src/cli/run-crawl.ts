@@ -1,14 +1,16 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   type CrawlOptions,
   crawl,
+  ensureDir,
   type FailureRecord,
   InvalidUrlError,
   jobExists,
   OptionError,
+  OutputOpenError,
   type RequestInit,
   SpiderInvalidError,
   sharedCrawlExists,
@@ -33,10 +35,24 @@ export interface RunCrawlOptions {
 
 export const EXIT = { ok: 0, fatal: 1, usage: 2, interrupted: 130 } as const;
 
-/** After the first SIGINT/SIGTERM, in-flight work gets this long before it is cancelled. */
+/**
+ * After the first SIGINT/SIGTERM the process is gone within this long, whatever it is doing. In
+ * flight work gets the crawl's stop grace (5 s by default) to finish; at CANCEL_AT_MS everything
+ * still running is cancelled and the sinks are left to flush; at EXIT_AT_MS the process exits even
+ * if a sink or a socket still hangs. What did not finish is counted (and kept by a job directory).
+ */
 const SHUTDOWN_DEADLINE_MS = 10_000;
+const CANCEL_AT_MS = SHUTDOWN_DEADLINE_MS - 2_500;
+const EXIT_AT_MS = SHUTDOWN_DEADLINE_MS - 500;
 
-const USAGE_ERRORS = [UsageError, OptionError, InvalidUrlError, SpiderNotFoundError, SpiderInvalidError];
+const USAGE_ERRORS = [
+  UsageError,
+  OptionError,
+  InvalidUrlError,
+  SpiderNotFoundError,
+  SpiderInvalidError,
+  OutputOpenError,
+];
 
 export function isUsageError(error: unknown): boolean {
   return USAGE_ERRORS.some((cls) => error instanceof cls);
@@ -59,6 +75,7 @@ export async function runCrawl(options: RunCrawlOptions): Promise<number> {
   const job = crawl(options.spider, { ...options.crawl, ...(start.length ? { start } : {}) });
 
   const failures = options.failures ? await openFailures(options.failures, resuming) : undefined;
+  if (options.statsFile) await creatable(options.statsFile, '--stats-file');
   job.events.on('failure', (f) => {
     log.warn(
       { url: f.url, status: f.status, error: f.error.code, callback: f.callback, attempts: f.attempts },
@@ -80,7 +97,14 @@ export async function runCrawl(options: RunCrawlOptions): Promise<number> {
     interrupted = true;
     process.stderr.write('\ninterrupt: finishing in-flight work (press Ctrl-C again to exit now)\n');
     job.stop('interrupted');
-    setTimeout(() => job.abort(), SHUTDOWN_DEADLINE_MS).unref();
+    setTimeout(() => job.abort(), CANCEL_AT_MS).unref();
+    setTimeout(() => {
+      progress?.stop();
+      process.stderr.write(
+        `\nshutdown deadline: exiting with work unfinished (in flight ${job.stats.gauges.inFlight}, items not yet written ${job.stats.gauges.itemBacklog})\n`,
+      );
+      process.exit(EXIT.interrupted);
+    }, EXIT_AT_MS).unref();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -99,11 +123,15 @@ export async function runCrawl(options: RunCrawlOptions): Promise<number> {
       { stopReason: stats.stopReason, pages: stats.pages, items: stats.items, failed: stats.failed },
       'crawl finished',
     );
-    process.stderr.write(`\n${summary(stats, options.outputs)}\n`);
+    process.stderr.write(`\n${summary(stats, options.outputs, { jobDir: options.crawl.jobDir })}\n`);
     return interrupted ? EXIT.interrupted : EXIT.ok;
   } catch (error) {
     progress?.stop();
     await failures?.close();
+    if (interrupted) {
+      process.stderr.write(`trawl: interrupted: ${(error as Error).message}\n`);
+      return EXIT.interrupted;
+    }
     if (isUsageError(error)) throw error;
     log.fatal({ err: error }, 'crawl failed');
     process.stderr.write(`trawl: ${(error as Error).message}\n`);
@@ -145,10 +173,24 @@ async function readStartFile(path: string): Promise<Array<string | RequestInit>>
   return out;
 }
 
+/** Fails with one line, before the crawl starts, when `path`'s directory cannot be made. */
+async function creatable(path: string, flag: string): Promise<void> {
+  await ensureDir(dirname(path)).catch((error: NodeJS.ErrnoException) => {
+    throw new UsageError(
+      `${flag} ${path} cannot be created: ${error.code ?? error.message} on ${error.path ?? path}`,
+    );
+  });
+}
+
 async function openFailures(path: string, append: boolean) {
-  await mkdir(dirname(path), { recursive: true });
+  await creatable(path, '--failures');
   const stream = createWriteStream(path, { flags: append ? 'a' : 'w' });
-  await once(stream, 'open');
+  await Promise.race([
+    once(stream, 'open'),
+    once(stream, 'error').then(([error]) => {
+      throw new UsageError(`--failures ${path} cannot be opened: ${(error as Error).message}`);
+    }),
+  ]);
   return {
     write(f: FailureRecord) {
       const line = {
@@ -165,6 +207,6 @@ async function openFailures(path: string, append: boolean) {
 }
 
 async function writeJson(path: string, value: unknown): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await ensureDir(dirname(path));
   await writeFile(path, `${JSON.stringify(value, null, 2)}\n`);
 }

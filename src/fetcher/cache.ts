@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Keyv from 'keyv';
+import { ensureDir } from '../ensure-dir.js';
 import { OptionError } from '../errors.js';
 import type { HttpCacheOptions } from '../options.js';
 import type { CrawlRequest, FetchedResponse } from '../types.js';
@@ -42,7 +43,7 @@ export class HttpCache {
       return new HttpCache(new Keyv({ store: new KeyvSqlite({ uri }), namespace: 'trawl' }), ttl);
     }
     const dir = uri.startsWith('file:') ? fileURLToPath(uri) : resolve(uri);
-    await mkdir(dir, { recursive: true });
+    await ensureDir(dir);
     return new HttpCache(new Keyv({ store: new DirectoryStore(dir), namespace: 'trawl' }), ttl);
   }
 
@@ -127,6 +128,6 @@ class DirectoryStore {
 
   async clear(): Promise<void> {
     await rm(this.dir, { recursive: true, force: true });
-    await mkdir(this.dir, { recursive: true });
+    await ensureDir(this.dir);
   }
 }

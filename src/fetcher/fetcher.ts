@@ -20,7 +20,7 @@ import { CookieSession } from './cookies.js';
 import { type Attempt, DeadlineWatch } from './deadline.js';
 import { Exchange } from './exchange.js';
 import type { HostLimits } from './host-limits.js';
-import { isRedirect, nextHop } from './redirects.js';
+import { headersToDrop, isRedirect, nextHop, withoutHeaders } from './redirects.js';
 import { parseRetryAfter } from './retry.js';
 import { RobotsCache, type RobotsFetchResult, type RobotsRules, type RobotsVerdict } from './robots.js';
 
@@ -49,6 +49,13 @@ export interface FetcherOptions {
   proxy?: string;
   /** Keep a cookie jar. @default true */
   cookies?: boolean;
+  /** The jar to keep cookies in (e.g. one restored from a job directory). @default a new, empty one */
+  cookieJar?: CookieSession;
+  /**
+   * Statuses outside 2xx answered to the caller instead of failing, for requests that do not set
+   * their own `acceptStatus`; a redirect status listed is not followed. @default []
+   */
+  acceptStatus?: readonly number[];
   /** An open response cache; see `Fetcher.create` to open one from options. */
   cache?: HttpCache;
   /** Most Retry-After honoured as a host pause, in ms. @default 60_000 */
@@ -121,7 +128,7 @@ export class Fetcher {
       userAgent: options.userAgent,
       load: (origin) => this.loadRobots(origin),
     });
-    this.cookies = options.cookies === false ? undefined : new CookieSession();
+    this.cookies = options.cookies === false ? undefined : (options.cookieJar ?? new CookieSession());
     const always = { 'user-agent': options.userAgent, 'accept-encoding': 'gzip, deflate, br' };
     this.pageHeaders = { ...always, accept: ACCEPT, ...options.headers };
     this.robotsHeaders = { ...always, accept: 'text/plain,*/*;q=0.5' };
@@ -131,13 +138,19 @@ export class Fetcher {
     // The start the pipeline admitted for this origin; the first request on the wire uses it.
     // Parsed once here; every later step takes this URL object.
     const target = new URL(request.url);
-    const admission: Admission = { target, origin: target.origin, pending: true };
+    const admission: Admission = {
+      target,
+      origin: target.origin,
+      pending: true,
+      repeat: request.attempts > 1,
+    };
     const started = performance.now();
     let attempt: Attempt | undefined;
     try {
       // Awaits are skipped on the hot path where nothing would be waited for: each costs req/s.
       const cached = this.options.cache ? await this.options.cache.get(request) : undefined;
-      if (cached) return cached;
+      // A cached error answer this request does not accept is not an answer: ask the site.
+      if (cached && (cached.status < 400 || this.accepts(request, cached.status))) return cached;
       if (this.options.obeyRobotsTxt !== false) {
         let verdict = this.robots.peek(admission.origin);
         if (!verdict) {
@@ -150,7 +163,7 @@ export class Fetcher {
       attempt = this.deadlines.start(this.options.timeouts.totalMs, signal);
       let answer = await this.hop(target, request.method, request.headers, request.body, admission, attempt);
       let redirects: string[] = [];
-      if (isRedirect(answer.status, answer.headers.location))
+      if (isRedirect(answer.status, answer.headers.location) && !this.accepts(request, answer.status))
         ({ answer, redirects } = await this.follow(request, answer, admission, attempt));
       this.accept(request, answer);
       const read = readResponseBody(answer, answer.headers, this.options.maxBodyBytes);
@@ -202,8 +215,11 @@ export class Fetcher {
     const visited: string[] = [request.url];
     let method = request.method;
     let body = request.body;
+    // The crawl's headers under the request's, until a hop has to take some away.
+    let base = this.pageHeaders;
+    let headers = request.headers;
     let answer = first;
-    while (isRedirect(answer.status, answer.headers.location)) {
+    while (isRedirect(answer.status, answer.headers.location) && !this.accepts(request, answer.status)) {
       answer.discard();
       const next = nextHop(
         answer.status,
@@ -215,9 +231,14 @@ export class Fetcher {
       this.options.checkRedirect?.(next.url);
       method = next.method;
       if (!next.keepBody) body = undefined;
+      const drop = headersToDrop(next);
+      if (drop.length > 0) {
+        base = withoutHeaders(headers ? { ...base, ...headers } : base, drop);
+        headers = undefined;
+      }
       visited.push(next.url);
       await this.checkRobotsAsync(next.url, attempt.signal);
-      answer = await this.hop(next.url, method, request.headers, body, admission, attempt);
+      answer = await this.hop(next.url, method, headers, body, admission, attempt, base);
     }
     return { answer, redirects: visited.slice(0, -1) };
   }
@@ -230,6 +251,7 @@ export class Fetcher {
     body: string | undefined,
     admission: Admission,
     attempt: Attempt,
+    base: Readonly<Record<string, string>> = this.pageHeaders,
   ): Promise<Exchange> {
     const target = typeof location === 'string' ? new URL(location) : location;
     const url = target.href;
@@ -250,9 +272,7 @@ export class Fetcher {
         origin,
         method,
         // The shared default object is used as is unless this request adds something.
-        cookie || headers
-          ? { ...(cookie ? { cookie } : {}), ...this.pageHeaders, ...headers }
-          : this.pageHeaders,
+        cookie || headers ? { ...(cookie ? { cookie } : {}), ...base, ...headers } : base,
         body,
         attempt,
       );
@@ -263,12 +283,12 @@ export class Fetcher {
         const timedOut =
           error instanceof undiciErrors.HeadersTimeoutError ||
           error instanceof undiciErrors.ConnectTimeoutError;
-        this.observe(origin, timedOut ? 'timeout' : 'error', started);
+        this.observe(origin, timedOut ? 'timeout' : 'error', started, undefined, admission.repeat);
         throw error;
       }
       const flat = exchange.headers;
       const retryAfter = flat['retry-after'] ? parseRetryAfter(flat['retry-after'], Date.now()) : undefined;
-      this.observe(origin, exchange.status, started, retryAfter);
+      this.observe(origin, exchange.status, started, retryAfter, admission.repeat);
       const setCookie = flat['set-cookie'];
       if (setCookie !== undefined && this.cookies) await this.cookies.store(url, setCookie.split('\n'));
       return exchange;
@@ -339,10 +359,19 @@ export class Fetcher {
     this.options.hostLimits?.unsent(admission.origin);
   }
 
-  /** Refuses an error status or a skipped content type before any of the body is read. */
+  /** Whether the request takes this status as an answer (its own list, else the crawl's). */
+  private accepts(request: CrawlRequest, status: number): boolean {
+    const list = request.acceptStatus ?? this.options.acceptStatus;
+    return list !== undefined && list.includes(status);
+  }
+
+  /**
+   * Refuses an error status the request does not accept, or a skipped content type, before any
+   * of the body is read.
+   */
   private accept(request: CrawlRequest, answer: Exchange): void {
     const { url, status, headers } = answer;
-    if (status >= 400) {
+    if (status >= 400 && !this.accepts(request, status)) {
       answer.discard();
       throw new HttpStatusError(status, url, headers['retry-after']);
     }
@@ -437,10 +466,11 @@ export class Fetcher {
     outcome: number | 'timeout' | 'error',
     startedMs: number,
     retryAfterMs?: number,
+    repeat = false,
   ) {
     const capped =
       retryAfterMs === undefined ? undefined : Math.min(retryAfterMs, this.options.maxRetryAfterMs ?? 60_000);
-    this.options.hostLimits?.observe(origin, outcome, performance.now() - startedMs, capped);
+    this.options.hostLimits?.observe(origin, outcome, performance.now() - startedMs, capped, repeat);
   }
 
   private phaseMs(phase: TimeoutError['phase']): number {
@@ -478,6 +508,8 @@ interface Admission {
   origin: string;
   /** True until the admitted start is used by a request on the wire or given back. */
   pending: boolean;
+  /** A retry: its timeout or failure is no news about the host (see ThrottleState). */
+  repeat: boolean;
 }
 
 function findCause<T>(error: unknown, type: new (...args: never[]) => T): T | undefined {

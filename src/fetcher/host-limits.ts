@@ -149,15 +149,19 @@ export class HostLimits {
   }
 
   /**
-   * Feeds one answer to the adaptive throttle: 429/503, timeouts and rising latency slow the host
-   * down, healthy answers bring it back. A Retry-After pauses the whole origin (capped).
+   * Feeds one answer to the adaptive throttle: 429/503, a share of timeouts and rising latency
+   * slow the host down, healthy answers bring it back (see ThrottleState; `repeat` marks the
+   * answer to a retry). A Retry-After pauses the whole origin (capped).
    */
-  observe(origin: string, outcome: Outcome, latencyMs: number, retryAfterMs?: number): void {
+  observe(origin: string, outcome: Outcome, latencyMs: number, retryAfterMs?: number, repeat = false): void {
     const state = this.state(origin);
     const now = this.clock();
-    if (retryAfterMs !== undefined && retryAfterMs > 0)
+    const paused = retryAfterMs !== undefined && retryAfterMs > 0;
+    if (paused)
       state.nextStartAt = Math.max(state.nextStartAt, now + Math.min(retryAfterMs, this.maxPauseMs));
-    state.throttle?.observe(outcome, latencyMs, now);
+    // A 503 that says when to come back is maintenance, not load: the pause is the whole answer.
+    if (paused && outcome === 503) return;
+    state.throttle?.observe(outcome, latencyMs, now, repeat);
   }
 
   /** robots.txt Crawl-delay: widens this origin's gap to at least `ms` (capped). */

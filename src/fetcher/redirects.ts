@@ -12,6 +12,41 @@ export interface Hop {
   method: HttpMethod;
   /** False when the hop turned the request into a bodiless GET. */
   keepBody: boolean;
+  /** True when the hop leads to another origin than the URL it redirects from. */
+  crossOrigin: boolean;
+}
+
+/** Headers that describe the body; they go with it (Fetch standard, HTTP-redirect fetch). */
+const BODY_HEADERS = [
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'content-language',
+  'content-location',
+];
+/**
+ * Credentials meant for the origin they were set for. The Fetch standard removes Authorization on
+ * a redirect to another origin; a Cookie header set by hand goes too (the jar sends the new
+ * host's own cookies), as does Proxy-Authorization.
+ */
+const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
+
+/** Names of the request headers that must not go on to this hop (lower case). */
+export function headersToDrop(hop: Hop): string[] {
+  if (hop.keepBody) return hop.crossOrigin ? CREDENTIAL_HEADERS : [];
+  return hop.crossOrigin ? [...BODY_HEADERS, ...CREDENTIAL_HEADERS] : BODY_HEADERS;
+}
+
+/** `headers` without the given names, in any spelling; the same object when none is there. */
+export function withoutHeaders(
+  headers: Readonly<Record<string, string>>,
+  names: readonly string[],
+): Readonly<Record<string, string>> {
+  const keys = Object.keys(headers);
+  if (!keys.some((key) => names.includes(key.toLowerCase()))) return headers;
+  const kept: Record<string, string> = {};
+  for (const key of keys) if (!names.includes(key.toLowerCase())) kept[key] = headers[key]!;
+  return kept;
 }
 
 /**
@@ -40,7 +75,16 @@ export function nextHop(
   if (visited.includes(url)) throw new RedirectError(`redirect loop: ${[...visited, url].join(' -> ')}`);
   if (visited.length > maxRedirects)
     throw new RedirectError(`more than ${maxRedirects} redirects from ${visited[0]}`);
-  // 303 always becomes GET; 301/302 after a POST do too, as every browser does.
-  const toGet = status === 303 ? method !== 'HEAD' : (status === 301 || status === 302) && method === 'POST';
-  return { url, method: toGet ? 'GET' : method, keepBody: !toGet };
+  // 303 turns anything but GET and HEAD into GET; 301/302 turn a POST into one, as every browser
+  // does (Fetch standard). 307 and 308 keep the method and the body.
+  const toGet =
+    status === 303
+      ? method !== 'GET' && method !== 'HEAD'
+      : (status === 301 || status === 302) && method === 'POST';
+  return {
+    url,
+    method: toGet ? 'GET' : method,
+    keepBody: !toGet,
+    crossOrigin: target.origin !== new URL(from).origin,
+  };
 }

@@ -1,7 +1,13 @@
 /**
- * Adaptive throttling for one origin: 429/503, timeouts and latency well above the host's own
- * baseline cut its concurrency and widen its gap; a run of healthy answers steps both back toward
- * the configured limits, which are never exceeded. Pure state, driven by `observe`.
+ * Adaptive throttling for one origin: 429/503, a host-wide share of timeouts and connection
+ * failures, and latency well above the host's own baseline cut its concurrency and widen its gap;
+ * a run of healthy answers steps both back toward the configured limits, which are never exceeded.
+ * Pure state, driven by `observe`.
+ *
+ * A timeout is news about the host only when it is not one URL's habit: a retry of a URL that
+ * failed before is not counted, and the host slows down only when failures are at least half of
+ * its recent first attempts (and at least FAILURES_TO_SLOW of them). A site with a few URLs that
+ * never answer keeps its full concurrency for the rest; one that stops answering slows at once.
  */
 
 import type { AdaptiveThrottleOptions } from '../options.js';
@@ -17,6 +23,10 @@ export const THROTTLE_DEFAULTS: Required<AdaptiveThrottleOptions> = {
   recoverAfter: 8,
 };
 
+/** Recent first-attempt outcomes kept per host for the failure share. */
+const WINDOW = 10;
+const FAILURES_TO_SLOW = 3;
+
 export class ThrottleState {
   concurrency: number;
   gapMs: number;
@@ -24,6 +34,9 @@ export class ThrottleState {
   private bestMs = Number.POSITIVE_INFINITY;
   private healthy = 0;
   private calmUntil = 0;
+  /** Ring of recent outcomes, true = a timeout or connection failure. */
+  private readonly recent: boolean[] = [];
+  private recentAt = 0;
   private readonly options: Required<AdaptiveThrottleOptions>;
 
   constructor(
@@ -36,10 +49,22 @@ export class ThrottleState {
     this.gapMs = baseGapMs;
   }
 
-  /** Feeds one answer in; returns what changed, if anything. */
-  observe(outcome: Outcome, latencyMs: number, now: number): 'slower' | 'faster' | undefined {
-    if (outcome === 429 || outcome === 503 || outcome === 'timeout') return this.slowDown(now, 2);
-    if (outcome === 'error') return undefined;
+  /**
+   * Feeds one answer in; returns what changed, if anything. `repeat`: the answer is to a retry of
+   * a request that failed before, whose timeout or failure says nothing new about the host.
+   */
+  observe(outcome: Outcome, latencyMs: number, now: number, repeat = false): 'slower' | 'faster' | undefined {
+    if (outcome === 429 || outcome === 503) return this.slowDown(now, 2);
+    const failed = outcome === 'timeout' || outcome === 'error';
+    if (failed && repeat) return undefined;
+    this.recent[this.recentAt] = failed;
+    this.recentAt = (this.recentAt + 1) % WINDOW;
+    if (failed) {
+      const failures = this.recent.filter(Boolean).length;
+      if (failures >= FAILURES_TO_SLOW && failures * 2 >= this.recent.length) return this.slowDown(now, 2);
+      this.healthy = 0;
+      return undefined;
+    }
     this.smoothedMs = this.smoothedMs === undefined ? latencyMs : this.smoothedMs * 0.7 + latencyMs * 0.3;
     this.bestMs = Math.min(this.bestMs, this.smoothedMs);
     const o = this.options;

@@ -4,6 +4,7 @@ import { InvalidUrlError } from '../errors.js';
 import {
   type FollowOptions,
   type FollowRequest,
+  type FormTarget,
   type HrefElement,
   type LinkSource,
   type LinkValue,
@@ -11,8 +12,10 @@ import {
   type PageLog,
   type PageRequest,
   request,
+  type SubmitFormOptions,
 } from '../spider.js';
 import { decodeBody } from './decode.js';
+import { formOf, formSubmission } from './forms.js';
 import { isXmlType, loadMarkup, MAX_OPEN_ELEMENTS } from './html.js';
 import { baseUrl, classifyLink, isLinkDrop, type LinkDrops, noDrops, resolveLink } from './links.js';
 import type { LogLine, ParseTask } from './protocol.js';
@@ -159,6 +162,44 @@ export class PageImpl implements Page {
     return [...urls].map((url) => request(Object.assign({}, init, { url })));
   }
 
+  submitForm(formOrOptions?: FormTarget | SubmitFormOptions, options: SubmitFormOptions = {}): FollowRequest {
+    const { target, opts } = isFormTarget(formOrOptions)
+      ? { target: formOrOptions, opts: options }
+      : { target: undefined, opts: formOrOptions ?? options };
+    const { formdata, clickdata, method, headers, ...rest } = opts;
+    const form = this.findForm(target);
+    const submission = formSubmission(this.$, form, this.url, this.baseUrl(), {
+      formdata,
+      clickdata,
+      method,
+    });
+    // The user's headers win over the content type the form's encoding implies.
+    if (headers) submission.headers = Object.assign({}, submission.headers, headers);
+    return request(Object.assign(rest, submission));
+  }
+
+  /** The form a `submitForm` target designates, or a clear error. */
+  private findForm(target: FormTarget | undefined): Element {
+    const where = `page.submitForm() on ${this.url}`;
+    if (!this.isMarkup()) throw new Error(`${where}: the page is ${this.contentType}, not HTML`);
+    let element: unknown;
+    if (target === undefined) element = this.$('form')[0];
+    else if (typeof target === 'string') element = this.$(target)[0];
+    else if ('attribs' in target) element = target;
+    else element = (target as ArrayLike<unknown>)[0];
+    if (element === undefined)
+      throw new Error(
+        target === undefined
+          ? `${where}: no <form> on the page`
+          : typeof target === 'string'
+            ? `${where}: no element matches ${JSON.stringify(target)}`
+            : `${where}: the selection given is empty`,
+      );
+    const form = isElementNode(element) ? formOf(element) : undefined;
+    if (!form) throw new Error(`${where}: the element given is not a form nor inside one`);
+    return form;
+  }
+
   /** Links this page's follow() and followAll() calls dropped, by reason. */
   get droppedLinks(): Readonly<LinkDrops> {
     return this.drops;
@@ -279,6 +320,23 @@ function hrefOf(value: unknown): string | undefined | typeof NOT_A_LINK {
   // Any other DOM node (text, comment) is an element-like value without an href.
   if (typeof (value as { type?: unknown }).type === 'string' && 'parent' in value) return undefined;
   return NOT_A_LINK;
+}
+
+/** A form target (selector, element, selection) rather than an options object. */
+function isFormTarget(value: unknown): value is FormTarget {
+  if (typeof value === 'string') return true;
+  if (typeof value !== 'object' || value === null) return false;
+  return 'attribs' in value || 'cheerio' in value || isElementNode(value);
+}
+
+function isElementNode(value: unknown): value is Element {
+  const node = value as Partial<Element> | null;
+  return (
+    typeof node === 'object' &&
+    node !== null &&
+    (node.type === 'tag' || node.type === 'script' || node.type === 'style') &&
+    typeof node.attribs === 'object'
+  );
 }
 
 function describeValue(value: unknown): string {

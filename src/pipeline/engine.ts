@@ -8,12 +8,16 @@ import {
   errorRecord,
   HttpStatusError,
   InvalidUrlError,
+  NetworkError,
+  OutputOpenError,
   ParseTimeoutError,
   RedirectError,
   SpiderInvalidError,
+  TimeoutError,
   TrawlError,
   WorkerCrashError,
 } from '../errors.js';
+import { CookieSession } from '../fetcher/cookies.js';
 import { Fetcher } from '../fetcher/fetcher.js';
 import { deliveryMarginMs, HostLimits } from '../fetcher/host-limits.js';
 import { isRetryable, retryDelayMs } from '../fetcher/retry.js';
@@ -78,6 +82,7 @@ export class Crawl implements AsyncIterable<Item> {
   [Symbol.asyncIterator](): AsyncIterator<Item> {
     this.begin();
     const engine = this.engine;
+    engine.consumerReady();
     let taken = 0;
     return {
       next: async () => {
@@ -110,14 +115,23 @@ export class Crawl implements AsyncIterable<Item> {
     const engine = this.engine;
     // A bad spider or start URL fails here, before any output file is created or truncated.
     await engine.ready;
+    const signal = engine.signal;
     let failure: unknown;
     try {
-      for (const sink of sinks) await sink.open?.(engine.signal);
+      // Every sink opens before the first request goes out: an output that cannot be created
+      // fails the crawl before it starts. A stop or abort meanwhile ends a sink that hangs.
+      for (const sink of sinks)
+        await untilAborted(sink.open?.(signal), engine.stopSignal).catch((error) => {
+          if (error instanceof AbortedError || error instanceof OutputOpenError) throw error;
+          const message = error instanceof Error ? error.message : String(error);
+          throw new OutputOpenError(`output cannot be opened: ${message}`, { cause: error });
+        });
+      engine.consumerReady();
       const batch: Item[] = [];
       const flush = async () => {
         if (batch.length === 0) return;
         const items = batch.splice(0, batch.length);
-        for (const sink of sinks) await sink.write(items, engine.signal);
+        for (const sink of sinks) await untilAborted(sink.write(items, signal), signal);
         engine.ack(items.length);
       };
       for (;;) {
@@ -132,7 +146,8 @@ export class Crawl implements AsyncIterable<Item> {
       engine.abort();
     } finally {
       engine.consumerDone();
-      for (const sink of sinks) await sink.close().catch((error) => (failure ??= error));
+      for (const sink of sinks)
+        await untilAborted(sink.close(), signal).catch((error) => (failure ??= error));
     }
     const stats = await engine.finished;
     if (failure) throw failure;
@@ -146,7 +161,29 @@ export class Crawl implements AsyncIterable<Item> {
   }
 }
 
-/** Starts a crawl of a spider module path or an inline spider object. */
+/**
+ * Resolves or rejects as `promise` does, or rejects with an AbortedError once `signal` aborts: a
+ * sink that ignores the signal must not hold up the end of the crawl.
+ */
+function untilAborted<T>(promise: Promise<T> | T, signal: AbortSignal): Promise<T> {
+  if (!(promise instanceof Promise)) return Promise.resolve(promise);
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.reject(signal.reason ?? new AbortedError());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason ?? new AbortedError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/**
+ * Starts a crawl of a spider module path or an inline spider object. A relative module path is
+ * resolved against `process.cwd()`, not against the calling file; for a spider beside the caller,
+ * pass `fileURLToPath(new URL('./spider.ts', import.meta.url))`. `options.start` is an array, even
+ * for one URL.
+ */
 export function crawl(source: SpiderSource, options: CrawlOptions = {}): Crawl {
   return new Crawl(source, options);
 }
@@ -178,6 +215,19 @@ class Engine {
   private resolveFinished!: (stats: CrawlStats) => void;
   private rejectFinished!: (error: unknown) => void;
   private readonly controller = new AbortController();
+  /**
+   * Cancels fetches and parses only (the stop grace ran out): items already parsed still reach
+   * the consumer. Aborting `controller` aborts this too.
+   */
+  private readonly work = new AbortController();
+  /** Fires on stop() as well as on abort: what waits for the crawl to begin gives up. */
+  private readonly stopping = new AbortController();
+  private graceTimer: NodeJS.Timeout | undefined;
+  private resolveGo!: () => void;
+  /** Settles once the consumer is ready (sinks open) or the crawl is stopped first. */
+  private readonly go = new Promise<void>((resolve) => {
+    this.resolveGo = resolve;
+  });
   private readonly wakeup = new Wakeup();
   private stopReason: StopReason | undefined;
   private options!: ResolvedOptions;
@@ -218,6 +268,10 @@ class Engine {
   ) {
     // Every in-flight fetch and parse listens to this one signal; far more than EventTarget's default of 10.
     setMaxListeners(0, this.controller.signal);
+    setMaxListeners(0, this.work.signal);
+    this.controller.signal.addEventListener('abort', () => this.work.abort(this.controller.signal.reason), {
+      once: true,
+    });
     this.items = new Channel<Item>(userOptions.itemBuffer ?? 1000);
     this.finished = new Promise((resolve, reject) => {
       this.resolveFinished = resolve;
@@ -237,6 +291,15 @@ class Engine {
 
   get signal(): AbortSignal {
     return this.controller.signal;
+  }
+
+  get stopSignal(): AbortSignal {
+    return this.stopping.signal;
+  }
+
+  /** The consumer is ready for items (its sinks are open): requests may go out. */
+  consumerReady(): void {
+    this.resolveGo();
   }
 
   /** The consumer will take no more items (stream ended, loop left, or sinks closed). */
@@ -259,6 +322,8 @@ class Engine {
 
   stop(reason: StopReason): void {
     this.stopReason ??= reason;
+    this.stopping.abort(new AbortedError());
+    this.resolveGo();
     this.wakeup.notify();
   }
 
@@ -281,6 +346,7 @@ class Engine {
       });
       this.userOptions.signal?.addEventListener('abort', onUserAbort, { once: true });
       if (this.userOptions.signal?.aborted) this.abort();
+      await this.go;
       if (Number.isFinite(this.options.timeLimitMs))
         timeLimit = setTimeout(() => this.stop('timeLimit'), this.options.timeLimitMs);
       await this.schedule();
@@ -291,7 +357,9 @@ class Engine {
     } finally {
       clearTimeout(timeLimit);
       this.userOptions.signal?.removeEventListener('abort', onUserAbort);
+      if (this.tasks.size > 0) this.armStopGrace();
       await Promise.allSettled([...this.tasks]);
+      clearTimeout(this.graceTimer);
       await Promise.allSettled([this.pool?.close(), this.fetcher?.close()]);
       if (fatal) {
         this.items.fail(fatal);
@@ -316,6 +384,8 @@ class Engine {
           fatal ??= error;
         }
       }
+      // Taken from the frontier and not done: cancelled in flight, or items never handled.
+      this.stats.unfinished = this.active.size;
       this.stats.finishedAt = new Date().toISOString();
       this.updateGauges();
       this.stats.stopReason ??=
@@ -344,6 +414,7 @@ class Engine {
       ? undefined
       : new Set(this.options.allowedHosts ?? seeds.map((s) => new URL(s.url).hostname.toLowerCase()));
     this.frontier = new Frontier({ maxDepth: this.options.maxDepth, allowedHosts: allowed });
+    let cookieJar: CookieSession | undefined;
     if (this.options.jobDir) {
       this.jobDir = new JobDir(this.options.jobDir);
       const restored = await this.jobDir.open();
@@ -351,6 +422,8 @@ class Engine {
       for (const key of restored.seenKeys) this.frontier.markSeenKey(key);
       for (const request of restored.pending) this.frontier.requeue(request);
       this.stats.restored = restored.pending.length;
+      // The jar lives in the job directory, so a resumed crawl keeps its session.
+      if (this.options.cookies) cookieJar = this.jobDir.keepCookies((saved) => new CookieSession(saved));
     }
     const distributed = this.options.distributed;
     if (distributed)
@@ -404,6 +477,8 @@ class Engine {
       ...(this.options.dnsLookup ? { lookup: this.options.dnsLookup } : {}),
       ...(this.options.proxy ? { proxy: this.options.proxy } : {}),
       cookies: this.options.cookies,
+      ...(cookieJar ? { cookieJar } : {}),
+      acceptStatus: this.options.acceptStatus,
       ...(this.options.httpCache ? { httpCache: this.options.httpCache } : {}),
       maxRetryAfterMs: this.options.backoff.maxRetryAfterMs,
       startUrls: seeds.map((s) => s.url),
@@ -469,6 +544,7 @@ class Engine {
         this.launch(request);
       }
       this.updateGauges();
+      if (this.stopReason) this.armStopGrace();
       if (this.tasks.size === 0 && (this.stopReason || this.frontier.pending === 0)) {
         // Alone, an empty frontier ends the crawl; shared, only when no process has work left.
         if (!this.shared || this.stopReason || (await this.shared.idle())) return;
@@ -477,6 +553,15 @@ class Engine {
         waitMs = Math.min(waitMs, SHARED_POLL_MS);
       await this.wakeup.wait(this.stopReason ? Number.POSITIVE_INFINITY : waitMs);
     }
+  }
+
+  /** After a stop, in-flight work gets `stopGraceMs` to finish; then it is cancelled. */
+  private armStopGrace(): void {
+    if (this.graceTimer || this.work.signal.aborted) return;
+    this.graceTimer = setTimeout(() => {
+      this.work.abort(new AbortedError());
+      this.releaseParseWaiters();
+    }, this.options?.stopGraceMs ?? 0);
   }
 
   /** Takes work from the shared frontier when the local one runs low. */
@@ -508,7 +593,7 @@ class Engine {
 
   private async process(request: CrawlRequest): Promise<void> {
     const origin = new URL(request.url).origin;
-    const signal = this.controller.signal;
+    const signal = this.work.signal;
     this.fetching++;
     this.stats.gauges.maxInFlight = Math.max(this.stats.gauges.maxInFlight, this.fetching);
     this.hostLimits.acquire(origin);
@@ -781,7 +866,8 @@ class Engine {
   }
 
   private fetchFailed(request: CrawlRequest, error: unknown): void {
-    if (this.controller.signal.aborted) return;
+    // Cancelled: the request stays taken and not done, so it is counted as unfinished.
+    if (this.work.signal.aborted) return;
     if (error instanceof HttpStatusError) countStatus(this.stats, error.status);
     if (isRetryable(error) && request.attempts <= this.options.retries && this.stopReason) {
       // Stopping: the retry is not attempted now, but it stays queued (and pending in a job dir).
@@ -791,6 +877,9 @@ class Engine {
     }
     if (isRetryable(error) && request.attempts <= this.options.retries) {
       const delayMs = retryDelayMs(request.attempts, error, this.options.backoff);
+      // A server that said when to come back gets its retry on time; a URL that did not answer
+      // waits behind its host's fresh requests.
+      if (error instanceof TimeoutError || error instanceof NetworkError) request.slow = true;
       request.notBefore = Date.now() + delayMs;
       this.stats.retries++;
       this.events.emit('retry', { request, error: errorRecord(error), delayMs });
@@ -819,7 +908,7 @@ class Engine {
   }
 
   private acquireParseSlot(): Promise<boolean> {
-    if (this.controller.signal.aborted) return Promise.resolve(false);
+    if (this.work.signal.aborted) return Promise.resolve(false);
     if (this.parseSlots < this.parseCapacity) {
       this.parseSlots++;
       this.stats.gauges.maxParseBacklog = Math.max(this.stats.gauges.maxParseBacklog, this.parseSlots);
@@ -827,7 +916,7 @@ class Engine {
     }
     return new Promise((resolve) =>
       this.parseWaiters.push(() => {
-        if (this.controller.signal.aborted) return resolve(false);
+        if (this.work.signal.aborted) return resolve(false);
         this.parseSlots++;
         this.stats.gauges.maxParseBacklog = Math.max(this.stats.gauges.maxParseBacklog, this.parseSlots);
         resolve(true);

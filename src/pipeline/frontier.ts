@@ -1,4 +1,5 @@
 import { InvalidUrlError } from '../errors.js';
+import { prepareRequest } from '../request-init.js';
 import type { CrawlRequest, HttpMethod, RequestInit } from '../types.js';
 import { canonicalUrl, fingerprint } from './fingerprint.js';
 import { SeenSet } from './seen-set.js';
@@ -72,7 +73,9 @@ export class Frontier {
    * `add` without queueing: the checks, the seen set and the `CrawlRequest`, for a caller that
    * queues it elsewhere (the Redis frontier of a distributed crawl).
    */
-  admit(init: RequestInit, parent?: CrawlRequest): CrawlRequest | Rejection {
+  admit(given: RequestInit, parent?: CrawlRequest): CrawlRequest | Rejection {
+    // Start entries arrive as written; requests from callbacks come prepared already.
+    const init = prepareRequest(given);
     let url: string;
     try {
       url = canonicalUrl(init.url);
@@ -101,6 +104,7 @@ export class Frontier {
       attempts: 0,
       ...(init.headers ? { headers: init.headers } : {}),
       ...(init.body !== undefined ? { body: init.body } : {}),
+      ...(init.acceptStatus !== undefined ? { acceptStatus: init.acceptStatus } : {}),
       ...(parent ? { referrer: parent.url } : {}),
     };
     return request;
@@ -201,6 +205,7 @@ function isPlain(r: CrawlRequest): boolean {
     !r.acceptBinary &&
     r.headers === undefined &&
     r.body === undefined &&
+    r.acceptStatus === undefined &&
     r.notBefore === undefined &&
     r.parseAttempts === undefined &&
     Object.keys(r.userData).length === 0
@@ -238,8 +243,10 @@ function materialize(entry: Entry): CrawlRequest {
   };
 }
 
-/** Higher priority first, FIFO among equals. */
+/** Retries of slow requests after everything fresh, then higher priority first, FIFO among equals. */
 function entryBefore(a: Entry, b: Entry): boolean {
+  const aSlow = a.full?.slow === true;
+  if (aSlow !== (b.full?.slow === true)) return !aSlow;
   if (a.priority !== b.priority) return a.priority > b.priority;
   return a.seq < b.seq;
 }

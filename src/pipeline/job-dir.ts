@@ -14,10 +14,16 @@
  * A `lock` file holds the pid of the crawl using the directory, so a second crawl started on it
  * refuses instead of interleaving its records; a lock left by a process that no longer runs (kill -9)
  * is taken over.
+ *
+ * `cookies.json` holds the crawl's cookie jar, so a resumed crawl is still logged in. It is
+ * rewritten whole (temporary file, then rename) soon after each response that changed a cookie,
+ * at most every COOKIE_SAVE_EVERY_MS, and at close; a kill -9 loses at most the changes of that
+ * last interval.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { type FileHandle, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { ensureDir } from '../ensure-dir.js';
 import { JobDirError } from '../errors.js';
 import type { CrawlRequest } from '../types.js';
 
@@ -27,6 +33,15 @@ const MIN_COMPACT_BYTES = 8 * 1024 * 1024;
 /** Buffered records are written at least this often, so a crash loses little queued work. */
 const FLUSH_EVERY_MS = 500;
 const LOCK = 'lock';
+const COOKIES = 'cookies.json';
+
+/** What the job directory needs of a cookie jar to keep it: its JSON, and word of each change. */
+export interface SavedJar {
+  serialize(): string;
+  onChange(listener: () => void): void;
+}
+/** Cookie changes are written at most this often (the first one at once). */
+const COOKIE_SAVE_EVERY_MS = 500;
 /** Job directories this process holds, so a lock with its own pid can be told from a stale one. */
 const heldHere = new Set<string>();
 
@@ -59,6 +74,13 @@ export class JobDir {
   private failure: unknown;
   private compacting = false;
   private locked = false;
+  /** The jar as the last run saved it, until `cookieSession` restores it. */
+  private savedCookies: string | undefined;
+  private cookies: SavedJar | undefined;
+  private cookiesDirty = false;
+  private cookieTimer: NodeJS.Timeout | undefined;
+  private lastCookieSave = 0;
+  private cookieWriting: Promise<void> = Promise.resolve();
 
   /** `minCompactBytes`: the log size below which it is never compacted (tests lower it). */
   constructor(
@@ -73,9 +95,13 @@ export class JobDir {
   /** Reads what an earlier run left, rewrites it compacted, and opens the log for appending. */
   async open(): Promise<RestoredJob> {
     try {
-      await mkdir(this.dir, { recursive: true });
+      await ensureDir(this.dir);
       await this.lock();
       const restored = jobExists(this.dir) ? parseLog(await readFile(this.path, 'utf8')) : undefined;
+      this.savedCookies = await readFile(join(this.dir, COOKIES), 'utf8').catch((error) => {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw error;
+      });
       if (restored) {
         const keys = new Set(restored.seenKeys);
         // Fingerprints are kept as they are (a compaction during the run turns them into keys);
@@ -99,6 +125,27 @@ export class JobDir {
         cause: error,
       });
     }
+  }
+
+  /**
+   * Restores the crawl's cookie jar from what the last run saved (`make(undefined)` on a first
+   * run) and saves it here again whenever it changes.
+   */
+  keepCookies<T extends SavedJar>(make: (saved: string | undefined) => T): T {
+    if (this.cookies) throw new JobDirError('the cookie jar of a job directory is kept once');
+    let jar: T;
+    try {
+      jar = make(this.savedCookies);
+    } catch (error) {
+      throw new JobDirError(
+        `cannot restore the cookies of ${join(this.dir, COOKIES)}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    this.savedCookies = undefined;
+    this.cookies = jar;
+    jar.onChange(() => this.cookiesChanged());
+    return jar;
   }
 
   /** Records a newly queued request; written with the next flush. */
@@ -161,13 +208,46 @@ export class JobDir {
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    clearTimeout(this.cookieTimer);
+    this.cookieTimer = undefined;
     try {
       await this.flush();
+      await this.saveCookies();
+      if (this.failure) throw this.failure;
     } finally {
       await this.handle?.close();
       this.handle = undefined;
       await this.unlock();
     }
+  }
+
+  /** Schedules a save of the jar: at once after a quiet spell, else at the end of the interval. */
+  private cookiesChanged(): void {
+    this.cookiesDirty = true;
+    // Not open (or closing): close() saves what is left.
+    if (this.cookieTimer || this.timer === undefined) return;
+    const waitMs = Math.max(0, this.lastCookieSave + COOKIE_SAVE_EVERY_MS - Date.now());
+    this.cookieTimer = setTimeout(() => {
+      this.cookieTimer = undefined;
+      void this.saveCookies();
+    }, waitMs);
+  }
+
+  /** Writes the jar if it changed since the last save; a failure fails the job like a log write. */
+  private saveCookies(): Promise<void> {
+    if (!this.cookiesDirty || !this.cookies) return this.cookieWriting;
+    this.cookiesDirty = false;
+    this.lastCookieSave = Date.now();
+    const text = this.cookies.serialize();
+    const path = join(this.dir, COOKIES);
+    this.cookieWriting = this.cookieWriting
+      .then(() => writeAtomically(path, text))
+      .catch((error) => {
+        this.failure ??= new JobDirError(`cannot write ${path}: ${(error as Error).message}`, {
+          cause: error,
+        });
+      });
+    return this.cookieWriting;
   }
 
   /** Takes the directory's lock, or says which running process holds it. */
@@ -215,6 +295,20 @@ export class JobDir {
     }
     await rename(tmp, this.path);
   }
+}
+
+/** Replaces `path` with `text` so a reader sees the old file or the new one, never a mix. */
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp`;
+  // Only the owner may read it: cookies are session credentials.
+  const out = await open(tmp, 'w', 0o600);
+  try {
+    await out.write(text);
+    await out.sync();
+  } finally {
+    await out.close();
+  }
+  await rename(tmp, path);
 }
 
 /** Whether a process with this pid runs; a zombie (killed, not yet reaped) does not. */

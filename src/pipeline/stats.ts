@@ -41,6 +41,13 @@ export interface CrawlStats {
   };
   /** Requests restored from a job directory at start. */
   restored: number;
+  /**
+   * Requests the crawl had begun and not ended when it stopped: in flight when the stop grace ran
+   * out or the crawl was aborted, or their items not yet handled by the consumer. With a job
+   * directory they are fetched again on resume. What is left in the frontier (never tried, or
+   * waiting out a retry backoff) is `gauges.queued`.
+   */
+  unfinished: number;
   /** The caps on what may sit between stages; the gauges never exceed them. */
   bounds: { inFlight: number; parseBacklog: number; itemBacklog: number };
   gauges: {
@@ -79,6 +86,7 @@ export function newStats(): CrawlStats {
     bytes: 0,
     dropped: { duplicate: 0, depth: 0, offsite: 0, invalid: 0, trap: 0, fragment: 0, scheme: 0, empty: 0 },
     restored: 0,
+    unfinished: 0,
     bounds: { inFlight: 0, parseBacklog: 0, itemBacklog: 0 },
     gauges: {
       queued: 0,

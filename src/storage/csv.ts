@@ -14,8 +14,8 @@ export class CsvSink implements ItemSink {
     this.file = new TextFile(path);
   }
 
-  open(): Promise<void> {
-    return this.file.open();
+  open(signal?: AbortSignal): Promise<void> {
+    return this.file.open(signal);
   }
 
   async write(items: Item[]): Promise<void> {

@@ -1,12 +1,16 @@
 import { once } from 'node:events';
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, open, stat, truncate } from 'node:fs/promises';
+import { constants, createWriteStream, openSync } from 'node:fs';
+import { open, stat, truncate } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { SinkError } from '../errors.js';
+import type { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ensureDir } from '../ensure-dir.js';
+import { OutputOpenError, SinkError } from '../errors.js';
 
 /** An append-only text file with awaited backpressure; the shared base of the file sinks. */
 export class TextFile {
-  private stream: WriteStream | undefined;
+  private stream: Writable | undefined;
   private error: Error | undefined;
 
   constructor(
@@ -14,8 +18,20 @@ export class TextFile {
     private readonly flags: 'w' | 'a' = 'w',
   ) {}
 
-  async open(): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
+  async open(signal?: AbortSignal): Promise<void> {
+    if (await isPipe(this.path)) {
+      this.stream = await openPipe(this.path, signal);
+      this.stream.on('error', (error) => {
+        this.error = error;
+      });
+      return;
+    }
+    await ensureDir(dirname(this.path)).catch((error: NodeJS.ErrnoException) => {
+      throw new OutputOpenError(
+        `cannot create ${this.path}: ${error.code ?? error.message} on ${error.path ?? dirname(this.path)}`,
+        { cause: error },
+      );
+    });
     if (this.flags === 'a') await dropPartialLine(this.path);
     const stream = createWriteStream(this.path, { flags: this.flags });
     stream.on('error', (error) => {
@@ -24,7 +40,7 @@ export class TextFile {
     await Promise.race([
       once(stream, 'open'),
       once(stream, 'error').then(([error]) => {
-        throw new SinkError(`cannot open ${this.path}: ${(error as Error).message}`, { cause: error });
+        throw new OutputOpenError(`cannot open ${this.path}: ${(error as Error).message}`, { cause: error });
       }),
     ]);
     this.stream = stream;
@@ -53,6 +69,36 @@ export class TextFile {
     await new Promise<void>((resolve, reject) =>
       stream.end((error?: Error | null) => (error ? reject(error) : resolve())),
     );
+  }
+}
+
+async function isPipe(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isFIFO(),
+    () => false,
+  );
+}
+
+/** How often an output pipe with no reader yet is tried again. */
+const PIPE_READER_POLL_MS = 100;
+
+/**
+ * A named pipe opened without blocking and written through libuv's event loop. A plain open or
+ * write would sit in the thread pool until a reader comes or reads, and a process with a thread
+ * stuck there cannot even exit; this way a pipe nobody reads only stalls its writes, which a stop
+ * or abort leaves behind.
+ */
+async function openPipe(path: string, signal: AbortSignal | undefined): Promise<Socket> {
+  for (;;) {
+    try {
+      const fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+      return new Socket({ fd, readable: false, writable: true });
+    } catch (error) {
+      // ENXIO: no reader has the pipe open yet.
+      if ((error as NodeJS.ErrnoException).code !== 'ENXIO')
+        throw new OutputOpenError(`cannot open ${path}: ${(error as Error).message}`, { cause: error });
+    }
+    await sleep(PIPE_READER_POLL_MS, undefined, signal ? { signal } : {});
   }
 }
 

@@ -11,8 +11,8 @@ export class JsonSink implements ItemSink {
     this.file = new TextFile(path);
   }
 
-  async open(): Promise<void> {
-    await this.file.open();
+  async open(signal?: AbortSignal): Promise<void> {
+    await this.file.open(signal);
     await this.file.write('[');
   }
 

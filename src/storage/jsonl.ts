@@ -10,8 +10,8 @@ export class JsonlSink implements ItemSink {
     this.file = new TextFile(path, options.append ? 'a' : 'w');
   }
 
-  open(): Promise<void> {
-    return this.file.open();
+  open(signal?: AbortSignal): Promise<void> {
+    return this.file.open(signal);
   }
 
   async write(items: Item[]): Promise<void> {

@@ -1,0 +1,103 @@
+/**
+ * What a request as a user writes it becomes before it leaves the callback: `form`, `json` and a
+ * URLSearchParams `body` turned into a string body with its content type, so the request is plain
+ * structured-cloneable data (for the worker boundary, the job directory and Redis), and its
+ * `acceptStatus` checked. Runs in `request()` and again in the frontier for start entries;
+ * running it twice changes nothing.
+ */
+import { checkStatusList } from './options.js';
+import type { FormFields, HttpMethod, RequestInit } from './types.js';
+
+export const FORM_URLENCODED = 'application/x-www-form-urlencoded';
+const JSON_TYPE = 'application/json';
+/** The Fetch standard's content type for a string body. */
+const TEXT_TYPE = 'text/plain;charset=UTF-8';
+
+/** A request init whose body, if any, is a string. */
+export type PreparedInit<T extends RequestInit> = Omit<T, 'body' | 'form' | 'json'> & { body?: string };
+
+/**
+ * `init` with its body encoded and its content type set (unless the headers set one), and POST as
+ * the method of a `form` or `json` request that names none. Returns `init` itself when there is
+ * nothing to change; never modifies it. Throws a TypeError for a body it cannot send.
+ */
+export function prepareRequest<T extends RequestInit>(init: T): PreparedInit<T> {
+  const { body, form, json, acceptStatus } = init;
+  if (acceptStatus !== undefined) checkStatusList('request.acceptStatus', acceptStatus);
+  const plain =
+    form === undefined &&
+    json === undefined &&
+    (body === undefined || (typeof body === 'string' && hasContentType(init.headers)));
+  if (plain) return init as PreparedInit<T>;
+  const given = [body, form, json].filter((v) => v !== undefined).length;
+  if (given > 1) throw new TypeError(`request for ${init.url}: give only one of body, form and json`);
+  const out = Object.assign({}, init) as RequestInit;
+  delete out.form;
+  delete out.json;
+  let type: string;
+  if (form !== undefined) {
+    out.method = init.method ?? 'POST';
+    const query = new URLSearchParams(formPairs(form)).toString();
+    if (isBodiless(out.method)) {
+      delete out.body;
+      out.url = withQuery(init.url, query);
+      return out as PreparedInit<T>;
+    }
+    out.body = query;
+    type = FORM_URLENCODED;
+  } else if (json !== undefined) {
+    out.method = init.method ?? 'POST';
+    const text = JSON.stringify(json);
+    if (typeof text !== 'string')
+      throw new TypeError(`request for ${init.url}: json is not serialisable (${typeof json})`);
+    out.body = text;
+    type = JSON_TYPE;
+  } else if (body instanceof URLSearchParams) {
+    out.body = body.toString();
+    type = FORM_URLENCODED;
+  } else if (typeof body === 'string') {
+    type = TEXT_TYPE;
+  } else {
+    throw new TypeError(
+      `request for ${init.url}: body must be a string or URLSearchParams (use json for objects, form for fields)`,
+    );
+  }
+  if (!hasContentType(init.headers)) out.headers = Object.assign({}, init.headers, { 'content-type': type });
+  return out as PreparedInit<T>;
+}
+
+/** The fields as `[name, value]` pairs in order; an array value gives one pair per element. */
+export function formPairs(fields: FormFields): Array<[string, string]> {
+  if (fields instanceof URLSearchParams) return [...fields];
+  if (Array.isArray(fields)) return fields.map(([name, value]) => [String(name), String(value)]);
+  if (typeof fields !== 'object' || fields === null)
+    throw new TypeError(`form must be an object of fields, [name, value] pairs or URLSearchParams`);
+  const pairs: Array<[string, string]> = [];
+  for (const [name, value] of Object.entries(fields)) {
+    if (value === undefined || value === null) continue;
+    if (Array.isArray(value)) for (const v of value) pairs.push([name, String(v)]);
+    else pairs.push([name, String(value)]);
+  }
+  return pairs;
+}
+
+/** Whether `headers` set a content type, in any spelling of the name. */
+export function hasContentType(headers: Record<string, string> | undefined): boolean {
+  if (!headers) return false;
+  for (const name of Object.keys(headers)) if (name.toLowerCase() === 'content-type') return true;
+  return false;
+}
+
+function isBodiless(method: HttpMethod): boolean {
+  const upper = method.toUpperCase();
+  return upper === 'GET' || upper === 'HEAD';
+}
+
+/** `url` with its query replaced by `query` (the fragment kept), as a GET form submits. */
+export function withQuery(url: string, query: string): string {
+  const hashAt = url.indexOf('#');
+  const hash = hashAt < 0 ? '' : url.slice(hashAt);
+  const rest = hashAt < 0 ? url : url.slice(0, hashAt);
+  const queryAt = rest.indexOf('?');
+  return `${queryAt < 0 ? rest : rest.slice(0, queryAt)}?${query}${hash}`;
+}
