@@ -230,7 +230,7 @@ export function defineSpider<K extends string>(
 export function request(init: RequestInit): FollowRequest {
   // Not `{ ...init, [REQUEST_BRAND]: true }`: on Node 20's V8 an object spread that more
   // properties then extend keeps ~80 bytes per object reachable until a full GC, which for a
-  // page's follow-ups was most of what outlived the page (bench/README.md, parser).
+  // page's follow-ups was most of what outlived the page (bench/README.md, "What outlives a page").
   return Object.assign({ [REQUEST_BRAND]: true as const }, prepareRequest(init));
 }
 

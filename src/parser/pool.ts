@@ -54,7 +54,7 @@ export class ParserPool {
   /**
    * Controllers of pages that settled without an abort, for the next pages. A signal that has
    * had a listener outlives young-generation collections on Node 20 (~570 bytes each), and
-   * everything listening on it with it (bench/README.md, pipeline).
+   * everything listening on it with it (bench/README.md, "What outlives a page").
    */
   private readonly idleControllers: AbortController[] = [];
 

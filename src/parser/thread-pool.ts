@@ -7,7 +7,7 @@
  * of memory) fails its task and is replaced; aborting a running task stops its thread.
  *
  * Written for the parser pool instead of a general-purpose pool: per task it allocates one job
- * record and one message each way, and nothing that outlives the task (bench/README.md, pipeline).
+ * record and one message each way, and nothing that outlives the task (bench/README.md, "Parser pool: its own threads, not piscina").
  */
 import { type ResourceLimits, type TransferListItem, Worker } from 'node:worker_threads';
 import { AbortedError } from '../errors.js';

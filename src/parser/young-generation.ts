@@ -6,7 +6,7 @@
  * every scavenge copies that page's live tree (~4 MB), on this thread and on V8's shared helper
  * threads, which a second worker needs on a machine without an idle core. Collected between pages
  * the survivors are a few objects: ~1 ms a page instead of ~2.3 ms of scavenging plus helper time
- * (bench/README.md, parser).
+ * (bench/README.md, "Young generation collected between pages").
  */
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
