@@ -146,7 +146,7 @@ export function optionError(schema: Schema, issues: readonly Issue[], context: C
       where,
       near
         ? `unknown ${context.noun}, did you mean ${near}?`
-        : `unknown ${context.noun} (known: ${known.join(', ')})`,
+        : `unknown ${context.noun}; known: ${known.join(', ')}`,
     );
   }
   // The schema at the path words what was expected, also for a key that is missing.

@@ -85,7 +85,7 @@ function failure(thrown: unknown, where: string): CallbackFailure {
     code: typeof code === 'string' && code.startsWith('TRAWL_ERR_') ? code : 'TRAWL_ERR_CALLBACK',
     // A bad option (`page.follow(href, 'cb', { rendr: true })`) is named by its path; the
     // callback it was written in is added, as the path alone does not say which one.
-    message: code === 'TRAWL_ERR_OPTION' ? `${err.message}, in callback ${where}` : err.message,
+    message: code === 'TRAWL_ERR_OPTION' ? `${err.message} (in callback ${where})` : err.message,
     ...(err.stack ? { stack: err.stack } : {}),
   };
 }
