@@ -248,7 +248,7 @@ function childOf(schema: Schema, key: PropertyKey): Schema | undefined {
 }
 
 /** The object schema a value of `schema` may be (itself, or the object option of a union). */
-export function objectOf(schema: Schema): { entries: v.ObjectEntries } | undefined {
+function objectOf(schema: Schema): { entries: v.ObjectEntries } | undefined {
   const node = unwrap(schema) as Schema & { entries?: v.ObjectEntries; options?: Schema[] };
   if (node.entries) return { entries: node.entries };
   if (node.type === 'union')

@@ -71,6 +71,7 @@ export function checkRequestKeys(init: object, root: string): void {
   for (const key in init) {
     if (!REQUEST_KEYS.has(key)) {
       const result = v.safeParse(requestSchema, init);
+      // The schema walks the keys the same way, so it fails too; it only words the error.
       if (result.success) return;
       throw optionError(requestSchema, result.issues, { root, noun: 'request option' });
     }
