@@ -288,6 +288,19 @@ const httpCache = strict({
   ttlMs: v.optional(positive(), Number.POSITIVE_INFINITY),
 });
 
+const distributed = strict({
+  redis: kind<string>(
+    'a redis:// or rediss:// URL',
+    (x) => typeof x === 'string' && /^rediss?:\/\/./.test(x),
+    { secret: true },
+  ),
+  crawlId: kind<string>(
+    'a name of letters, digits, . _ : -',
+    (x) => typeof x === 'string' && /^[\w.:-]{1,200}$/.test(x),
+  ),
+  leaseMs: v.optional(positive(), 15_000),
+});
+
 /** The keys of `CrawlSettings`, in the order the README lists them. */
 const settingsShape = {
   concurrency: v.optional(positiveInt(), 16),
@@ -385,20 +398,7 @@ const crawlOnlyShape = {
     'dns.lookup',
   ),
   jobDir: documented(v.optional(nonEmptyString()), 'none'),
-  distributed: v.optional(
-    strict({
-      redis: kind<string>(
-        'a redis:// or rediss:// URL',
-        (x) => typeof x === 'string' && /^rediss?:\/\/./.test(x),
-        { secret: true },
-      ),
-      crawlId: kind<string>(
-        'a name of letters, digits, . _ : -',
-        (x) => typeof x === 'string' && /^[\w.:-]{1,200}$/.test(x),
-      ),
-      leaseMs: v.optional(positive(), 15_000),
-    }),
-  ),
+  distributed: v.optional(distributed),
 };
 
 /** What a spider's `settings` may hold. */
@@ -431,6 +431,11 @@ const CRAWL_ONLY = new Map(
 export const ADAPTIVE_THROTTLE_DEFAULTS: Readonly<Required<AdaptiveThrottleOptions>> = Object.freeze(
   v.parse(adaptiveThrottle, {}),
 );
+
+/** The defaults of a distributed crawl's options. */
+export const DISTRIBUTED_DEFAULTS: Readonly<Pick<Required<DistributedOptions>, 'leaseMs'>> = Object.freeze({
+  leaseMs: v.getDefault(distributed.entries.leaseMs),
+});
 
 /** What a crawl uses for each option nobody set, where the default is a fixed value. */
 export const DEFAULTS = deepFreeze(v.parse(crawlOptionsSchema, {}));
