@@ -56,8 +56,14 @@ export class UsageError extends TrawlError {
 /** An option that fails validation; the message names the option path, expected and received. */
 export class OptionError extends TrawlError {
   readonly path: string;
-  constructor(path: string, expected: string, received: unknown) {
-    super('TRAWL_ERR_OPTION', `option ${path}: expected ${expected}, received ${describe(received)}`);
+  constructor(path: string, expected: string, received: unknown);
+  /** A key with no place there: `problem` says so, e.g. `unknown setting, did you mean concurrency?`. */
+  constructor(path: string, problem: string);
+  constructor(path: string, text: string, ...received: unknown[]) {
+    super(
+      'TRAWL_ERR_OPTION',
+      `option ${path}: ${received.length > 0 ? `expected ${text}, received ${describe(received[0])}` : text}`,
+    );
     this.path = path;
   }
 }

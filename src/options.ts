@@ -1,11 +1,36 @@
+/**
+ * Every setting, declared once: the interfaces below are what editors show (a type-level test
+ * keeps them equal to the schema's types), the schema gives each key its type, its default and
+ * its check, and the README's settings table is generated from both (`npm run docs:settings`).
+ */
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
+import * as v from 'valibot';
 import { OptionError } from './errors.js';
+import {
+  bool,
+  checkOptions,
+  documented,
+  kind,
+  limit,
+  list,
+  nonEmptyString,
+  nonNegative,
+  nonNegativeInt,
+  oneOf,
+  positive,
+  positiveInt,
+  record,
+  statusList,
+  strict,
+  unwrap,
+} from './option-schema.js';
+import { requestSchema } from './request-init.js';
 import type { RequestInit } from './types.js';
 
 /** Per-host politeness as plain data. The limit key is the origin (scheme, host, port). */
 export interface HostLimit {
-  /** Most requests in flight to one origin at once. @default 2 */
+  /** Most requests in flight to one origin at once. @default 8 */
   concurrency?: number;
   /** Smallest gap between two request starts to one origin, in ms. @default 0 */
   delayMs?: number;
@@ -14,10 +39,18 @@ export interface HostLimit {
 }
 
 /** A per-host override: `match` is a hostname (`example.com`), `*.example.com`, an origin or a RegExp. */
-export interface HostRule extends HostLimit {
+export interface HostRule {
+  /** The hosts the rule is for: `example.com`, `*.example.com`, an origin, or a RegExp. */
   match: string | RegExp;
+  /** Most requests in flight to a matching origin at once. @default perHost.concurrency */
+  concurrency?: number;
+  /** Smallest gap between two request starts to a matching origin, in ms. @default perHost.delayMs */
+  delayMs?: number;
+  /** Random extra gap in [0, jitterMs) added to each delay. @default perHost.jitterMs */
+  jitterMs?: number;
 }
 
+/** Timeouts of each attempt. */
 export interface TimeoutOptions {
   /** TCP/TLS connect. @default 10_000 */
   connectMs?: number;
@@ -86,7 +119,7 @@ export interface CrawlSettings {
    * never answer leave it room for the rest. @default { concurrency: 8, delayMs: 0, jitterMs: 0 }
    */
   perHost?: HostLimit;
-  /** Per-host overrides, first match wins. */
+  /** Per-host overrides, first match wins. @default [] */
   hosts?: HostRule[];
   /** Stop after this many fetched pages. @default Infinity */
   maxPages?: number;
@@ -102,14 +135,21 @@ export interface CrawlSettings {
   followOtherHosts?: boolean;
   /** Retries after the first attempt for retryable failures. @default 3 */
   retries?: number;
+  /**
+   * Timeouts of each attempt.
+   * @default { connectMs: 10_000, headersMs: 30_000, bodyIdleMs: 30_000, totalMs: 60_000 }
+   */
   timeouts?: TimeoutOptions;
   /** Cap on body bytes, applied both on the wire and after decompression. @default 10 MiB */
   maxBodyBytes?: number;
   /** Redirect hops followed before giving up. @default 10 */
   maxRedirects?: number;
-  /** @default 'trawl/0.1 (+https://www.npmjs.com/package/trawl)' */
+  /**
+   * Sent as `user-agent`; robots.txt rules are matched against its product token.
+   * @default 'trawl/0.1 (+https://www.npmjs.com/package/trawl)'
+   */
   userAgent?: string;
-  /** Headers sent with every request. */
+  /** Headers sent with every request; the crawl's are added to the spider's. @default {} */
   headers?: Record<string, string>;
   /** Kill and replace a worker whose callback runs longer than this on one page. @default 30_000 */
   parseTimeoutMs?: number;
@@ -119,7 +159,10 @@ export interface CrawlSettings {
    * answers restore them up to the configured limits. @default true
    */
   adaptiveThrottle?: boolean | AdaptiveThrottleOptions;
-  /** Retry delays. */
+  /**
+   * Retry delays: exponential, with full jitter.
+   * @default { baseMs: 500, maxMs: 30_000, maxRetryAfterMs: 60_000 }
+   */
   backoff?: BackoffOptions;
   /** Fetch and obey each origin's robots.txt for the user agent's product token. @default true */
   obeyRobotsTxt?: boolean;
@@ -149,7 +192,10 @@ export interface CrawlSettings {
 
 /** Everything `crawl()` accepts. */
 export interface CrawlOptions extends CrawlSettings {
-  /** Replaces the spider's start URLs (or requests, e.g. lines of a failures file). */
+  /**
+   * Replaces the spider's start URLs (or requests, e.g. lines of a failures file).
+   * @default the spider's startUrls and start()
+   */
   start?: Array<string | RequestInit>;
   /** Parser worker threads; 0 parses on the main thread. @default min(cores, 4) */
   workers?: number;
@@ -160,7 +206,7 @@ export interface CrawlOptions extends CrawlSettings {
   /**
    * Once the crawl is stopped (`stop()`, a page/item/time limit, a signal), requests in flight get
    * this long to finish and deliver their items; those still running are then cancelled and
-   * counted in `stats.unfinished` (a job directory fetches them again on resume). @default 5_000
+   * counted in `stats.unfinished` (a job directory fetches them again on resume). @default 5000
    */
   stopGraceMs?: number;
   /** Stops the crawl when aborted. */
@@ -169,7 +215,7 @@ export interface CrawlOptions extends CrawlSettings {
   dnsLookup?: DnsLookup;
   /**
    * Directory where the frontier and the seen set are kept as the crawl runs; a crawl started with
-   * the same directory resumes. Nothing is written to disk unless this is set. @default undefined
+   * the same directory resumes. Nothing is written to disk unless this is set. @default none
    */
   jobDir?: string;
   /**
@@ -189,316 +235,261 @@ export interface DistributedOptions {
   leaseMs?: number;
 }
 
-export interface ResolvedOptions {
-  concurrency: number;
-  perHost: Required<HostLimit>;
-  hosts: HostRule[];
-  maxPages: number;
-  maxItems: number;
-  maxDepth: number;
-  timeLimitMs: number;
-  allowedHosts: string[] | undefined;
-  followOtherHosts: boolean;
-  retries: number;
-  timeouts: Required<TimeoutOptions>;
-  maxBodyBytes: number;
-  maxRedirects: number;
-  userAgent: string;
-  headers: Record<string, string>;
-  parseTimeoutMs: number;
-  adaptiveThrottle: false | AdaptiveThrottleOptions;
-  backoff: Required<BackoffOptions>;
-  obeyRobotsTxt: boolean;
-  allowPrivateNetwork: boolean | string[] | undefined;
-  proxy: string | undefined;
-  cookies: boolean;
-  acceptStatus: number[];
-  httpCache: HttpCacheOptions | undefined;
-  dnsLookup: DnsLookup | undefined;
-  start: Array<string | RequestInit> | undefined;
-  workers: number;
-  workerHeapMb: number | undefined;
-  itemBuffer: number;
-  stopGraceMs: number;
-  signal: AbortSignal | undefined;
-  jobDir: string | undefined;
-  distributed: Required<DistributedOptions> | undefined;
-}
-
 export const DEFAULT_USER_AGENT = 'trawl/0.1 (+https://www.npmjs.com/package/trawl)';
-
-export const DEFAULTS = {
-  concurrency: 16,
-  perHost: { concurrency: 8, delayMs: 0, jitterMs: 0 },
-  maxPages: Number.POSITIVE_INFINITY,
-  maxItems: Number.POSITIVE_INFINITY,
-  maxDepth: Number.POSITIVE_INFINITY,
-  timeLimitMs: Number.POSITIVE_INFINITY,
-  followOtherHosts: false,
-  retries: 3,
-  timeouts: { connectMs: 10_000, headersMs: 30_000, bodyIdleMs: 30_000, totalMs: 60_000 },
-  maxBodyBytes: 10 * 1024 * 1024,
-  maxRedirects: 10,
-  userAgent: DEFAULT_USER_AGENT,
-  parseTimeoutMs: 30_000,
-  itemBuffer: 1000,
-  stopGraceMs: 5_000,
-  adaptiveThrottle: true,
-  backoff: { baseMs: 500, maxMs: 30_000, maxRetryAfterMs: 60_000 },
-  obeyRobotsTxt: true,
-  cookies: true,
-} as const;
 
 export function defaultWorkers(): number {
   return Math.max(1, Math.min(availableParallelism(), 4));
 }
 
-const KNOWN_KEYS = new Set([
-  'concurrency',
-  'perHost',
-  'hosts',
-  'maxPages',
-  'maxItems',
-  'maxDepth',
-  'timeLimitMs',
-  'allowedHosts',
-  'followOtherHosts',
-  'retries',
-  'timeouts',
-  'maxBodyBytes',
-  'maxRedirects',
-  'userAgent',
-  'headers',
-  'parseTimeoutMs',
-  'adaptiveThrottle',
-  'backoff',
-  'obeyRobotsTxt',
-  'allowPrivateNetwork',
-  'proxy',
-  'cookies',
-  'acceptStatus',
-  'httpCache',
-  'dnsLookup',
-  'start',
-  'workers',
-  'workerHeapMb',
-  'itemBuffer',
-  'stopGraceMs',
-  'signal',
-  'jobDir',
-  'distributed',
-]);
+const isIpOrRange = (entry: unknown) => {
+  if (typeof entry !== 'string') return false;
+  const [address = '', prefix, extra] = entry.split('/');
+  return isIP(address) !== 0 && extra === undefined && (prefix === undefined || /^\d{1,3}$/.test(prefix));
+};
+
+const isHttpUrl = (value: unknown) => {
+  if (typeof value !== 'string') return false;
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
+};
+
+const hostLimit = strict({
+  concurrency: v.optional(positiveInt(), 8),
+  delayMs: v.optional(nonNegative(), 0),
+  jitterMs: v.optional(nonNegative(), 0),
+});
+
+const hostRule = strict({
+  match: kind<string | RegExp>('a string or RegExp', (x) => typeof x === 'string' || x instanceof RegExp),
+  concurrency: documented(v.optional(positiveInt()), 'perHost.concurrency'),
+  delayMs: documented(v.optional(nonNegative()), 'perHost.delayMs'),
+  jitterMs: documented(v.optional(nonNegative()), 'perHost.jitterMs'),
+});
+
+const adaptiveThrottle = strict({
+  minBackoffGapMs: v.optional(positive(), 250),
+  maxGapMs: v.optional(positive(), 15_000),
+  latencyFactor: v.optional(positive(), 4),
+  latencyFloorMs: v.optional(positive(), 250),
+  recoverAfter: v.optional(positive(), 8),
+});
+
+const httpCache = strict({
+  uri: v.optional(nonEmptyString()),
+  keyv: v.optional(
+    kind<import('keyv').default>('a Keyv instance', (x) => typeof x === 'object' && x !== null, {
+      showType: true,
+    }),
+  ),
+  ttlMs: v.optional(positive(), Number.POSITIVE_INFINITY),
+});
+
+const distributed = strict({
+  redis: kind<string>(
+    'a redis:// or rediss:// URL',
+    (x) => typeof x === 'string' && /^rediss?:\/\/./.test(x),
+    { secret: true },
+  ),
+  crawlId: kind<string>(
+    'a name of letters, digits, . _ : -',
+    (x) => typeof x === 'string' && /^[\w.:-]{1,200}$/.test(x),
+  ),
+  leaseMs: v.optional(positive(), 15_000),
+});
+
+/** The keys of `CrawlSettings`, in the order the README lists them. */
+const settingsShape = {
+  concurrency: v.optional(positiveInt(), 16),
+  perHost: v.optional(hostLimit, {}),
+  hosts: v.optional(
+    list(hostRule, 'an array of host rules { match, concurrency?, delayMs?, jitterMs? }'),
+    [],
+  ),
+  maxPages: v.optional(limit(), Number.POSITIVE_INFINITY),
+  maxItems: v.optional(limit(), Number.POSITIVE_INFINITY),
+  maxDepth: v.optional(limit(0), Number.POSITIVE_INFINITY),
+  timeLimitMs: v.optional(limit(), Number.POSITIVE_INFINITY),
+  allowedHosts: documented(
+    v.optional(list(nonEmptyString(), 'an array of hostnames')),
+    'the hosts of the start URLs',
+  ),
+  followOtherHosts: v.optional(bool(), false),
+  retries: v.optional(nonNegativeInt(), 3),
+  timeouts: v.optional(
+    strict({
+      connectMs: v.optional(positive(), 10_000),
+      headersMs: v.optional(positive(), 30_000),
+      bodyIdleMs: v.optional(positive(), 30_000),
+      totalMs: v.optional(positive(), 60_000),
+    }),
+    {},
+  ),
+  maxBodyBytes: documented(v.optional(positiveInt(), 10 * 1024 * 1024), '10 MiB'),
+  maxRedirects: v.optional(nonNegativeInt(), 10),
+  userAgent: v.optional(nonEmptyString(), DEFAULT_USER_AGENT),
+  headers: v.optional(
+    record(
+      kind<string>('a string', (x) => typeof x === 'string'),
+      'an object of header names to values',
+    ),
+    {},
+  ),
+  parseTimeoutMs: v.optional(positive(), 30_000),
+  adaptiveThrottle: v.optional(oneOf([bool(), adaptiveThrottle], 'a boolean or an object'), true),
+  backoff: v.optional(
+    strict({
+      baseMs: v.optional(positive(), 500),
+      maxMs: v.optional(positive(), 30_000),
+      maxRetryAfterMs: v.optional(nonNegative(), 60_000),
+    }),
+    {},
+  ),
+  obeyRobotsTxt: v.optional(bool(), true),
+  allowPrivateNetwork: documented(
+    v.optional(
+      oneOf(
+        [bool(), list(kind<string>('an IP address or CIDR range', isIpOrRange), 'a list of addresses')],
+        'a boolean or a list of addresses',
+      ),
+    ),
+    'allowed only when a start URL is on such an address',
+  ),
+  proxy: documented(v.optional(kind<string>('an http(s) URL', isHttpUrl, { secret: true })), 'none'),
+  cookies: v.optional(bool(), true),
+  acceptStatus: v.optional(statusList(), []),
+  httpCache: documented(
+    v.optional(oneOf([nonEmptyString(), httpCache], 'a URI string or { uri, keyv, ttlMs }')),
+    'off',
+  ),
+};
+
+/** The keys only `crawl()` (and the CLI) take: how this run goes, not what the spider is. */
+const crawlOnlyShape = {
+  start: documented(
+    v.optional(
+      list(
+        oneOf([nonEmptyString(), requestSchema], 'a URL or a request { url, ... }'),
+        'an array of URLs or requests (wrap a single URL in [ ])',
+      ),
+    ),
+    "the spider's startUrls and start()",
+  ),
+  workers: documented(v.optional(nonNegativeInt()), 'min(cores, 4)'),
+  workerHeapMb: documented(v.optional(positiveInt()), "Node's"),
+  itemBuffer: v.optional(positiveInt(), 1000),
+  stopGraceMs: v.optional(nonNegative(), 5_000),
+  signal: v.optional(
+    kind<AbortSignal>(
+      'an AbortSignal',
+      (x) =>
+        typeof x === 'object' &&
+        x !== null &&
+        typeof (x as AbortSignal).aborted === 'boolean' &&
+        typeof (x as AbortSignal).addEventListener === 'function',
+      { showType: true },
+    ),
+  ),
+  dnsLookup: documented(
+    v.optional(kind<DnsLookup>('a function', (x) => typeof x === 'function', { showType: true })),
+    'dns.lookup',
+  ),
+  jobDir: documented(v.optional(nonEmptyString()), 'none'),
+  distributed: v.optional(distributed),
+};
+
+/** What a spider's `settings` may hold. */
+export const settingsSchema = strict(settingsShape);
+
+/** What `crawl()` takes: every setting and the crawl-only keys. */
+export const crawlOptionsSchema = strict({ ...settingsShape, ...crawlOnlyShape });
+
+type Parsed = v.InferOutput<typeof crawlOptionsSchema>;
+
+/** Options as the pipeline reads them: every default applied. */
+export type ResolvedOptions = Omit<Parsed, 'adaptiveThrottle' | 'httpCache' | 'workers'> & {
+  /** `false`, or the throttle's tuning with its defaults. */
+  adaptiveThrottle: false | Required<AdaptiveThrottleOptions>;
+  httpCache: HttpCacheOptions | undefined;
+  workers: number;
+};
+
+/** Why a crawl-only key cannot be a spider setting. */
+const CRAWL_ONLY = new Map(
+  Object.keys(crawlOnlyShape).map((key) => [
+    key,
+    key === 'start'
+      ? 'a crawl option, not a spider setting: a spider lists its start URLs in startUrls or start()'
+      : 'a crawl option, not a spider setting: give it to crawl() or on the command line',
+  ]),
+);
+
+/** The tuning of adaptive throttling when it is on without any. */
+export const ADAPTIVE_THROTTLE_DEFAULTS: Readonly<Required<AdaptiveThrottleOptions>> = Object.freeze(
+  v.parse(adaptiveThrottle, {}),
+);
+
+/** The defaults of a distributed crawl's options. */
+export const DISTRIBUTED_DEFAULTS: Readonly<Pick<Required<DistributedOptions>, 'leaseMs'>> = Object.freeze({
+  leaseMs: v.getDefault(distributed.entries.leaseMs),
+});
+
+/** What a crawl uses for each option nobody set, where the default is a fixed value. */
+export const DEFAULTS = deepFreeze(v.parse(crawlOptionsSchema, {}));
 
 /**
- * Merges defaults, the spider's settings and the crawl's options (later wins) and validates the
- * result. Unknown keys are rejected so a typo never silently does nothing.
+ * Merges defaults, the spider's settings and the crawl's options (later wins; object settings
+ * such as `perHost` key by key) and validates the result. A spider's settings are checked on
+ * their own first, so their errors say `settings.`; unknown keys are errors at every depth.
  */
 export function resolveOptions(settings: CrawlSettings = {}, options: CrawlOptions = {}): ResolvedOptions {
-  checkKeys(settings, 'settings');
-  checkKeys(options, 'options');
-  const merged: CrawlOptions = { ...settings, ...stripUndefined(options) };
-  const perHost = { ...DEFAULTS.perHost, ...settings.perHost, ...stripUndefined(options.perHost ?? {}) };
-  const timeouts = { ...DEFAULTS.timeouts, ...settings.timeouts, ...stripUndefined(options.timeouts ?? {}) };
-  const backoff = { ...DEFAULTS.backoff, ...settings.backoff, ...stripUndefined(options.backoff ?? {}) };
-
-  const resolved: ResolvedOptions = {
-    concurrency: positiveInt('concurrency', merged.concurrency ?? DEFAULTS.concurrency),
-    perHost: {
-      concurrency: positiveInt('perHost.concurrency', perHost.concurrency),
-      delayMs: nonNegative('perHost.delayMs', perHost.delayMs),
-      jitterMs: nonNegative('perHost.jitterMs', perHost.jitterMs),
-    },
-    hosts: (merged.hosts ?? []).map((rule, i) => checkHostRule(rule, `hosts[${i}]`)),
-    maxPages: limit('maxPages', merged.maxPages ?? DEFAULTS.maxPages),
-    maxItems: limit('maxItems', merged.maxItems ?? DEFAULTS.maxItems),
-    maxDepth: limit('maxDepth', merged.maxDepth ?? DEFAULTS.maxDepth, 0),
-    timeLimitMs: limit('timeLimitMs', merged.timeLimitMs ?? DEFAULTS.timeLimitMs),
-    allowedHosts: merged.allowedHosts?.map((h, i) => nonEmptyString(`allowedHosts[${i}]`, h).toLowerCase()),
-    followOtherHosts: bool('followOtherHosts', merged.followOtherHosts ?? DEFAULTS.followOtherHosts),
-    retries: nonNegativeInt('retries', merged.retries ?? DEFAULTS.retries),
-    timeouts: {
-      connectMs: positive('timeouts.connectMs', timeouts.connectMs),
-      headersMs: positive('timeouts.headersMs', timeouts.headersMs),
-      bodyIdleMs: positive('timeouts.bodyIdleMs', timeouts.bodyIdleMs),
-      totalMs: positive('timeouts.totalMs', timeouts.totalMs),
-    },
-    maxBodyBytes: positiveInt('maxBodyBytes', merged.maxBodyBytes ?? DEFAULTS.maxBodyBytes),
-    maxRedirects: nonNegativeInt('maxRedirects', merged.maxRedirects ?? DEFAULTS.maxRedirects),
-    userAgent: nonEmptyString('userAgent', merged.userAgent ?? DEFAULTS.userAgent),
-    headers: { ...settings.headers, ...options.headers },
-    parseTimeoutMs: positive('parseTimeoutMs', merged.parseTimeoutMs ?? DEFAULTS.parseTimeoutMs),
-    adaptiveThrottle: adaptive(merged.adaptiveThrottle ?? DEFAULTS.adaptiveThrottle),
-    backoff: {
-      baseMs: positive('backoff.baseMs', backoff.baseMs),
-      maxMs: positive('backoff.maxMs', backoff.maxMs),
-      maxRetryAfterMs: nonNegative('backoff.maxRetryAfterMs', backoff.maxRetryAfterMs),
-    },
-    obeyRobotsTxt: bool('obeyRobotsTxt', merged.obeyRobotsTxt ?? DEFAULTS.obeyRobotsTxt),
-    allowPrivateNetwork: privateNetwork(merged.allowPrivateNetwork),
-    proxy: merged.proxy === undefined ? undefined : httpUrl('proxy', merged.proxy),
-    cookies: bool('cookies', merged.cookies ?? DEFAULTS.cookies),
-    acceptStatus: checkStatusList('acceptStatus', merged.acceptStatus ?? []),
-    httpCache: httpCache(merged.httpCache),
-    dnsLookup: merged.dnsLookup === undefined ? undefined : fn('dnsLookup', merged.dnsLookup),
-    start: startList(merged.start)?.map((u, i) =>
-      typeof u === 'string'
-        ? nonEmptyString(`start[${i}]`, u)
-        : { ...u, url: nonEmptyString(`start[${i}].url`, u?.url) },
-    ),
-    workers: nonNegativeInt('workers', options.workers ?? defaultWorkers()),
-    workerHeapMb:
-      options.workerHeapMb === undefined ? undefined : positiveInt('workerHeapMb', options.workerHeapMb),
-    itemBuffer: positiveInt('itemBuffer', options.itemBuffer ?? DEFAULTS.itemBuffer),
-    stopGraceMs: nonNegative('stopGraceMs', options.stopGraceMs ?? DEFAULTS.stopGraceMs),
-    signal: options.signal,
-    jobDir: options.jobDir === undefined ? undefined : nonEmptyString('jobDir', options.jobDir),
-    distributed: distributed(options.distributed),
-  };
-  if (resolved.jobDir && resolved.distributed)
+  checkOptions(settingsSchema, settings, { root: 'settings', noun: 'setting', misplaced: CRAWL_ONLY });
+  const parsed = checkOptions(crawlOptionsSchema, merge(settings, options), { root: '', noun: 'option' });
+  if (parsed.jobDir && parsed.distributed)
     throw new OptionError('distributed', 'not set together with jobDir (Redis keeps the frontier)', 'both');
-  return resolved;
-}
-
-function distributed(value: DistributedOptions | undefined): Required<DistributedOptions> | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'object' || value === null) throw new OptionError('distributed', 'an object', value);
-  if (typeof value.redis !== 'string' || !/^rediss?:\/\/./.test(value.redis))
-    throw new OptionError('distributed.redis', 'a redis:// or rediss:// URL', value.redis);
-  if (typeof value.crawlId !== 'string' || !/^[\w.:-]{1,200}$/.test(value.crawlId))
-    throw new OptionError('distributed.crawlId', 'a name of letters, digits, . _ : -', value.crawlId);
+  const { adaptiveThrottle, httpCache, allowedHosts, workers, ...rest } = parsed;
   return {
-    redis: value.redis,
-    crawlId: value.crawlId,
-    leaseMs: positive('distributed.leaseMs', value.leaseMs ?? 15_000),
+    ...rest,
+    allowedHosts: allowedHosts?.map((host) => host.toLowerCase()),
+    adaptiveThrottle: adaptiveThrottle === true ? { ...ADAPTIVE_THROTTLE_DEFAULTS } : adaptiveThrottle,
+    httpCache: typeof httpCache === 'string' ? { uri: httpCache } : httpCache,
+    workers: workers ?? defaultWorkers(),
   };
 }
 
-function checkKeys(object: object, where: string): void {
-  for (const key of Object.keys(object)) {
-    if (!KNOWN_KEYS.has(key)) throw new OptionError(`${where}.${key}`, 'a known option', key);
+/** Settings that are objects of their own keys (`perHost`, `headers`): merged key by key, not replaced. */
+const MERGED = new Set(
+  Object.entries(settingsShape)
+    .filter(([, schema]) => ['strict_object', 'record'].includes(unwrap(schema).type))
+    .map(([key]) => key),
+);
+
+function merge(settings: object, options: object): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...settings };
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    const base = merged[key];
+    merged[key] =
+      MERGED.has(key) && isPlainObject(base) && isPlainObject(value) ? { ...base, ...defined(value) } : value;
   }
+  return merged;
 }
 
-function stripUndefined<T extends object>(object: T): Partial<T> {
-  return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined)) as Partial<T>;
+function defined(object: object): object {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined));
 }
 
-function checkHostRule(rule: HostRule, path: string): HostRule {
-  if (typeof rule !== 'object' || rule === null) throw new OptionError(path, 'an object', rule);
-  if (!(typeof rule.match === 'string' || rule.match instanceof RegExp))
-    throw new OptionError(`${path}.match`, 'a string or RegExp', rule.match);
-  if (rule.concurrency !== undefined) positiveInt(`${path}.concurrency`, rule.concurrency);
-  if (rule.delayMs !== undefined) nonNegative(`${path}.delayMs`, rule.delayMs);
-  if (rule.jitterMs !== undefined) nonNegative(`${path}.jitterMs`, rule.jitterMs);
-  return rule;
+function isPlainObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-const ADAPTIVE_KEYS = ['minBackoffGapMs', 'maxGapMs', 'latencyFactor', 'latencyFloorMs', 'recoverAfter'];
-
-function adaptive(value: unknown): false | AdaptiveThrottleOptions {
-  if (typeof value === 'boolean') return value ? {} : false;
-  if (typeof value !== 'object' || value === null)
-    throw new OptionError('adaptiveThrottle', 'a boolean or an object', value);
-  for (const [key, v] of Object.entries(value)) {
-    if (!ADAPTIVE_KEYS.includes(key)) throw new OptionError(`adaptiveThrottle.${key}`, 'a known option', key);
-    if (v !== undefined) positive(`adaptiveThrottle.${key}`, v);
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
   }
-  return value as AdaptiveThrottleOptions;
-}
-
-function privateNetwork(value: unknown): boolean | string[] | undefined {
-  if (value === undefined || typeof value === 'boolean') return value;
-  if (!Array.isArray(value))
-    throw new OptionError('allowPrivateNetwork', 'a boolean or a list of addresses', value);
-  return value.map((entry, i) => {
-    const [address = '', prefix] = String(entry).split('/');
-    if (typeof entry !== 'string' || !isIP(address) || (prefix !== undefined && !/^\d{1,3}$/.test(prefix)))
-      throw new OptionError(`allowPrivateNetwork[${i}]`, 'an IP address or CIDR range', entry);
-    return entry;
-  });
-}
-
-/** A list of HTTP status codes (integers 100-599), as `acceptStatus` takes. */
-export function checkStatusList(path: string, value: unknown): number[] {
-  if (!Array.isArray(value)) throw new OptionError(path, 'an array of HTTP statuses (100-599)', value);
-  value.forEach((status, i) => {
-    if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599)
-      throw new OptionError(`${path}[${i}]`, 'an integer from 100 to 599', status);
-  });
-  return value as number[];
-}
-
-function httpCache(value: unknown): HttpCacheOptions | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value === 'string') return { uri: nonEmptyString('httpCache', value) };
-  if (typeof value !== 'object' || value === null)
-    throw new OptionError('httpCache', 'a URI string or { uri, keyv, ttlMs }', value);
-  const cache = value as HttpCacheOptions;
-  if (cache.ttlMs !== undefined) positive('httpCache.ttlMs', cache.ttlMs);
-  if (cache.uri !== undefined) nonEmptyString('httpCache.uri', cache.uri);
-  return cache;
-}
-
-function httpUrl(path: string, value: unknown): string {
-  const text = nonEmptyString(path, value);
-  let url: URL | undefined;
-  try {
-    url = new URL(text);
-  } catch {}
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
-    throw new OptionError(path, 'an http(s) URL', '(not an http URL)');
-  return text;
-}
-
-function fn<T>(path: string, value: T): T {
-  if (typeof value !== 'function') throw new OptionError(path, 'a function', typeof value);
-  return value;
-}
-
-function positiveInt(path: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
-    throw new OptionError(path, 'an integer >= 1', value);
-  return value;
-}
-
-function nonNegativeInt(path: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
-    throw new OptionError(path, 'an integer >= 0', value);
-  return value;
-}
-
-function positive(path: string, value: unknown): number {
-  if (typeof value !== 'number' || !(value > 0)) throw new OptionError(path, 'a number > 0', value);
-  return value;
-}
-
-/** A lone string would otherwise be read character by character. */
-function startList(value: unknown): Array<string | RequestInit> | undefined {
-  if (value === undefined || Array.isArray(value)) return value;
-  throw new OptionError('start', 'an array of URLs or requests (wrap a single URL in [ ])', value);
-}
-
-function nonNegative(path: string, value: unknown): number {
-  if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value))
-    throw new OptionError(path, 'a finite number >= 0', value);
-  return value;
-}
-
-/** A count or duration limit: Infinity means none. */
-function limit(path: string, value: unknown, min = 1): number {
-  if (value === Number.POSITIVE_INFINITY) return value;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min)
-    throw new OptionError(path, `an integer >= ${min} or Infinity`, value);
-  return value;
-}
-
-function bool(path: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw new OptionError(path, 'a boolean', value);
-  return value;
-}
-
-function nonEmptyString(path: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0)
-    throw new OptionError(path, 'a non-empty string', value);
   return value;
 }

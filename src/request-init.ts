@@ -1,12 +1,89 @@
 /**
- * What a request as a user writes it becomes before it leaves the callback: `form`, `json` and a
- * URLSearchParams `body` turned into a string body with its content type, so the request is plain
- * structured-cloneable data (for the worker boundary, the job directory and Redis), and its
- * `acceptStatus` checked. Runs in `request()` and again in the frontier for start entries;
- * running it twice changes nothing.
+ * What a request as a user writes it becomes before it leaves the callback: its keys checked,
+ * `form`, `json` and a URLSearchParams `body` turned into a string body with its content type, so
+ * the request is plain structured-cloneable data (for the worker boundary, the job directory and
+ * Redis), and its `acceptStatus` checked. Runs in `request()` and again in the frontier for start
+ * entries; running it twice changes nothing.
  */
-import { checkStatusList } from './options.js';
+import * as v from 'valibot';
+import {
+  bool,
+  checkOptions,
+  kind,
+  nonEmptyString,
+  optionError,
+  record,
+  statusList,
+  strict,
+} from './option-schema.js';
 import type { FormFields, HttpMethod, RequestInit } from './types.js';
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+const isObject = (x: unknown) => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** Every key a request takes (`RequestInit`), as `request()`, `page.follow` and start entries check it. */
+export const requestSchema = strict(
+  {
+    url: nonEmptyString(),
+    callback: v.optional(nonEmptyString()),
+    method: v.optional(
+      kind<HttpMethod>(
+        'an HTTP method (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS)',
+        (x) => typeof x === 'string' && METHODS.has(x.toUpperCase()),
+      ),
+    ),
+    headers: v.optional(
+      record(
+        kind<string>('a string', (x) => typeof x === 'string'),
+        'an object of header names to values',
+      ),
+    ),
+    body: v.optional(
+      kind<string | URLSearchParams>(
+        'a string or URLSearchParams',
+        (x) => typeof x === 'string' || x instanceof URLSearchParams,
+      ),
+    ),
+    form: v.optional(
+      kind<FormFields>(
+        'fields: an object, [name, value] pairs or URLSearchParams',
+        (x) => typeof x === 'object' && x !== null,
+      ),
+    ),
+    json: v.optional(v.unknown()),
+    acceptStatus: v.optional(statusList()),
+    userData: v.optional(kind<Record<string, unknown>>('an object', isObject)),
+    priority: v.optional(kind<number>('a finite number', (x) => typeof x === 'number' && Number.isFinite(x))),
+    dontFilter: v.optional(bool()),
+    acceptBinary: v.optional(bool()),
+  },
+  'a URL or a request { url, callback?, ... }',
+);
+
+const REQUEST_KEYS: ReadonlySet<string> = new Set(Object.keys(requestSchema.entries));
+
+/**
+ * Throws an OptionError naming the first key of `init` that no request has, e.g.
+ * `option follow.rendr: unknown request option`. Runs for every followed link, so the common case
+ * is a walk over the keys; the schema is consulted only to word the error.
+ */
+export function checkRequestKeys(init: object, root: string): void {
+  for (const key in init) {
+    if (!REQUEST_KEYS.has(key)) {
+      const result = v.safeParse(requestSchema, init);
+      // The schema walks the keys the same way, so it fails too; it only words the error.
+      if (result.success) return;
+      throw optionError(requestSchema, result.issues, { root, noun: 'request option' });
+    }
+  }
+}
+
+const statuses = statusList();
+
+/** A list of HTTP status codes (integers 100-599), as `acceptStatus` takes. */
+export function checkStatusList(path: string, value: unknown): number[] {
+  return checkOptions(statuses, value, { root: path, noun: 'option' });
+}
 
 export const FORM_URLENCODED = 'application/x-www-form-urlencoded';
 const JSON_TYPE = 'application/json';
@@ -21,9 +98,10 @@ export type PreparedInit<T extends RequestInit> = Omit<T, 'body' | 'form' | 'jso
  * the method of a `form` or `json` request that names none. Returns `init` itself when there is
  * nothing to change; never modifies it. Throws a TypeError for a body it cannot send.
  */
-export function prepareRequest<T extends RequestInit>(init: T): PreparedInit<T> {
+export function prepareRequest<T extends RequestInit>(init: T, root = 'request'): PreparedInit<T> {
+  checkRequestKeys(init, root);
   const { body, form, json, acceptStatus } = init;
-  if (acceptStatus !== undefined) checkStatusList('request.acceptStatus', acceptStatus);
+  if (acceptStatus !== undefined) checkStatusList(`${root}.acceptStatus`, acceptStatus);
   const plain =
     form === undefined &&
     json === undefined &&

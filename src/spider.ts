@@ -228,10 +228,15 @@ export function defineSpider<K extends string>(
  * is plain data.
  */
 export function request(init: RequestInit): FollowRequest {
+  return followRequest(init, 'request');
+}
+
+/** `request()` as the page's helpers call it: `root` names the call in errors (`follow.rendr`). */
+export function followRequest(init: RequestInit, root: string): FollowRequest {
   // Not `{ ...init, [REQUEST_BRAND]: true }`: on Node 20's V8 an object spread that more
   // properties then extend keeps ~80 bytes per object reachable until a full GC, which for a
   // page's follow-ups was most of what outlived the page (bench/README.md, "What outlives a page").
-  return Object.assign({ [REQUEST_BRAND]: true as const }, prepareRequest(init));
+  return Object.assign({ [REQUEST_BRAND]: true as const }, prepareRequest(init, root));
 }
 
 export function isFollowRequest(value: unknown): value is FollowRequest {

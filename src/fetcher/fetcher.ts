@@ -10,7 +10,7 @@ import {
   TimeoutError,
   TrawlError,
 } from '../errors.js';
-import type { DnsLookup, HttpCacheOptions, TimeoutOptions } from '../options.js';
+import { DEFAULTS, type DnsLookup, type HttpCacheOptions, type TimeoutOptions } from '../options.js';
 import type { CrawlRequest, FetchedResponse, HttpMethod } from '../types.js';
 import { AddressGuard, type LookupFunction, startsOnPrivateNetwork } from './address-guard.js';
 import { readResponseBody } from './body.js';
@@ -39,7 +39,7 @@ export interface FetcherOptions {
    * and every answer feeds their adaptive throttle. Without it the fetcher is not polite.
    */
   hostLimits?: HostLimits;
-  /** Fetch and obey robots.txt. @default true */
+  /** Fetch and obey robots.txt. @default DEFAULTS.obeyRobotsTxt */
   obeyRobotsTxt?: boolean;
   /** Private, loopback, link-local and multicast addresses: see `CrawlSettings.allowPrivateNetwork`. @default false */
   allowPrivateNetwork?: boolean | string[];
@@ -47,7 +47,7 @@ export interface FetcherOptions {
   lookup?: DnsLookup;
   /** HTTP proxy URL. */
   proxy?: string;
-  /** Keep a cookie jar. @default true */
+  /** Keep a cookie jar. @default DEFAULTS.cookies */
   cookies?: boolean;
   /** The jar to keep cookies in (e.g. one restored from a job directory). @default a new, empty one */
   cookieJar?: CookieSession;
@@ -58,7 +58,7 @@ export interface FetcherOptions {
   acceptStatus?: readonly number[];
   /** An open response cache; see `Fetcher.create` to open one from options. */
   cache?: HttpCache;
-  /** Most Retry-After honoured as a host pause, in ms. @default 60_000 */
+  /** Most Retry-After honoured as a host pause, in ms. @default DEFAULTS.backoff.maxRetryAfterMs */
   maxRetryAfterMs?: number;
 }
 
@@ -88,6 +88,7 @@ export class Fetcher {
   private readonly guard: AddressGuard;
   private readonly robots: RobotsCache;
   private readonly cookies: CookieSession | undefined;
+  private readonly robotsOn: boolean;
   private readonly deadlines = new DeadlineWatch();
   /** Headers every page request sends; built once, never mutated. */
   private readonly pageHeaders: Readonly<Record<string, string>>;
@@ -128,7 +129,9 @@ export class Fetcher {
       userAgent: options.userAgent,
       load: (origin) => this.loadRobots(origin),
     });
-    this.cookies = options.cookies === false ? undefined : (options.cookieJar ?? new CookieSession());
+    this.robotsOn = options.obeyRobotsTxt ?? DEFAULTS.obeyRobotsTxt;
+    this.cookies =
+      (options.cookies ?? DEFAULTS.cookies) ? (options.cookieJar ?? new CookieSession()) : undefined;
     const always = { 'user-agent': options.userAgent, 'accept-encoding': 'gzip, deflate, br' };
     this.pageHeaders = { ...always, accept: ACCEPT, ...options.headers };
     this.robotsHeaders = { ...always, accept: 'text/plain,*/*;q=0.5' };
@@ -151,7 +154,7 @@ export class Fetcher {
       const cached = this.options.cache ? await this.options.cache.get(request) : undefined;
       // A cached error answer this request does not accept is not an answer: ask the site.
       if (cached && (cached.status < 400 || this.accepts(request, cached.status))) return cached;
-      if (this.options.obeyRobotsTxt !== false) {
+      if (this.robotsOn) {
         let verdict = this.robots.peek(admission.origin);
         if (!verdict) {
           // robots.txt goes first and takes its own turn; the page takes the next one.
@@ -192,7 +195,7 @@ export class Fetcher {
 
   /** Whether the origin's robots.txt verdict is at hand (no fetch needed before its next request). */
   knowsRobots(origin: string): boolean {
-    return this.options.obeyRobotsTxt === false || this.robots.peek(origin) !== undefined;
+    return !this.robotsOn || this.robots.peek(origin) !== undefined;
   }
 
   /** The robots.txt rules of an origin (fetched if needed), e.g. for its `Sitemap:` lines. */
@@ -389,7 +392,7 @@ export class Fetcher {
 
   /** Throws when the cached robots.txt verdict forbids the URL or says the file is unavailable. */
   private checkRobots(url: string): void {
-    if (this.options.obeyRobotsTxt === false) return;
+    if (!this.robotsOn) return;
     const target = new URL(url);
     const verdict = this.robots.peek(target.origin);
     if (verdict) this.obeyRobots(target, verdict);
@@ -408,7 +411,7 @@ export class Fetcher {
 
   /** The same check for a redirect hop, fetching that origin's robots.txt first if needed. */
   private async checkRobotsAsync(url: string, signal: AbortSignal | undefined): Promise<void> {
-    if (this.options.obeyRobotsTxt === false) return;
+    if (!this.robotsOn) return;
     await abortable(this.robots.get(new URL(url).origin), signal);
     this.checkRobots(url);
   }
@@ -469,7 +472,9 @@ export class Fetcher {
     repeat = false,
   ) {
     const capped =
-      retryAfterMs === undefined ? undefined : Math.min(retryAfterMs, this.options.maxRetryAfterMs ?? 60_000);
+      retryAfterMs === undefined
+        ? undefined
+        : Math.min(retryAfterMs, this.options.maxRetryAfterMs ?? DEFAULTS.backoff.maxRetryAfterMs);
     this.options.hostLimits?.observe(origin, outcome, performance.now() - startedMs, capped, repeat);
   }
 

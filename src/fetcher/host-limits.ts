@@ -1,5 +1,5 @@
 import { AbortedError } from '../errors.js';
-import type { AdaptiveThrottleOptions, HostLimit, HostRule } from '../options.js';
+import { type AdaptiveThrottleOptions, DEFAULTS, type HostLimit, type HostRule } from '../options.js';
 import { type Outcome, ThrottleState } from './throttle.js';
 
 export interface ResolvedHostLimit {
@@ -13,7 +13,7 @@ export interface HostLimitsOptions {
   rules?: HostRule[];
   /** Adaptive throttling; `false` keeps the configured limits fixed. @default true */
   adaptive?: boolean | AdaptiveThrottleOptions;
-  /** Most Retry-After or Crawl-delay honoured, in ms. @default 60_000 */
+  /** Most Retry-After or Crawl-delay honoured, in ms. @default DEFAULTS.backoff.maxRetryAfterMs */
   maxPauseMs?: number;
   /** Hosts remembered; idle ones are forgotten beyond this. @default 10_000 */
   maxHosts?: number;
@@ -69,7 +69,7 @@ export class HostLimits {
     this.adaptive = o.adaptive === false ? undefined : o.adaptive === true ? {} : (o.adaptive ?? {});
     this.random = o.random ?? Math.random;
     this.clock = o.now ?? (() => performance.now());
-    this.maxPauseMs = o.maxPauseMs ?? 60_000;
+    this.maxPauseMs = o.maxPauseMs ?? DEFAULTS.backoff.maxRetryAfterMs;
     this.maxHosts = o.maxHosts ?? 10_000;
   }
 

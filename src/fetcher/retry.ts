@@ -1,11 +1,15 @@
 import { HttpStatusError, RobotsUnavailableError, TrawlError } from '../errors.js';
+import { DEFAULTS } from '../options.js';
 
 export interface RetryDelayOptions {
-  /** First backoff step. @default 500 */
+  /** First backoff step. @default DEFAULTS.backoff.baseMs */
   baseMs?: number;
-  /** Largest backoff step. @default 30_000 */
+  /** Largest backoff step. @default DEFAULTS.backoff.maxMs */
   maxMs?: number;
-  /** Most a server's Retry-After (or a robots.txt outage) is waited for. @default 60_000 */
+  /**
+   * Most a server's Retry-After (or a robots.txt outage) is waited for.
+   * @default DEFAULTS.backoff.maxRetryAfterMs
+   */
   maxRetryAfterMs?: number;
   /** Source of randomness in [0, 1), injectable for tests. @default Math.random */
   random?: () => number;
@@ -25,9 +29,9 @@ export function isRetryable(error: unknown): boolean {
  * error knows when it may succeed (robots.txt outage); those are honoured up to `maxRetryAfterMs`.
  */
 export function retryDelayMs(attempt: number, error: unknown, options: RetryDelayOptions = {}): number {
-  const baseMs = options.baseMs ?? 500;
-  const maxMs = options.maxMs ?? 30_000;
-  const maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
+  const baseMs = options.baseMs ?? DEFAULTS.backoff.baseMs;
+  const maxMs = options.maxMs ?? DEFAULTS.backoff.maxMs;
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULTS.backoff.maxRetryAfterMs;
   const random = options.random ?? Math.random;
   if (error instanceof HttpStatusError && error.retryAfter !== undefined) {
     const after = parseRetryAfter(error.retryAfter, options.now?.() ?? Date.now());

@@ -10,18 +10,10 @@
  * never answer keeps its full concurrency for the rest; one that stops answering slows at once.
  */
 
-import type { AdaptiveThrottleOptions } from '../options.js';
+import { ADAPTIVE_THROTTLE_DEFAULTS, type AdaptiveThrottleOptions } from '../options.js';
 
 /** A response as the throttle sees it: an HTTP status, or a timeout/connection failure. */
 export type Outcome = number | 'timeout' | 'error';
-
-export const THROTTLE_DEFAULTS: Required<AdaptiveThrottleOptions> = {
-  minBackoffGapMs: 250,
-  maxGapMs: 15_000,
-  latencyFactor: 4,
-  latencyFloorMs: 250,
-  recoverAfter: 8,
-};
 
 /** Recent first-attempt outcomes kept per host for the failure share. */
 const WINDOW = 10;
@@ -44,7 +36,7 @@ export class ThrottleState {
     private readonly baseGapMs: number,
     options: AdaptiveThrottleOptions = {},
   ) {
-    this.options = { ...THROTTLE_DEFAULTS, ...options };
+    this.options = { ...ADAPTIVE_THROTTLE_DEFAULTS, ...options };
     this.concurrency = maxConcurrency;
     this.gapMs = baseGapMs;
   }

@@ -1,6 +1,7 @@
 import type { CheerioAPI } from 'cheerio';
 import type { AnyNode, Element } from 'domhandler';
 import { InvalidUrlError } from '../errors.js';
+import { checkRequestKeys } from '../request-init.js';
 import {
   type FollowOptions,
   type FollowRequest,
@@ -8,10 +9,10 @@ import {
   type HrefElement,
   type LinkSource,
   type LinkValue,
+  followRequest,
   type Page,
   type PageLog,
   type PageRequest,
-  request,
   type SubmitFormOptions,
 } from '../spider.js';
 import { decodeBody } from './decode.js';
@@ -133,7 +134,7 @@ export class PageImpl implements Page {
   ): FollowRequest | undefined {
     const url = this.resolveCounted(href, 'page.follow()');
     if (url === undefined) return undefined;
-    return request(Object.assign(followInit(callbackOrOptions, options), { url }));
+    return followRequest(Object.assign(followInit(callbackOrOptions, options), { url }), 'follow');
   }
 
   followAll(
@@ -142,6 +143,8 @@ export class PageImpl implements Page {
     options?: FollowOptions,
   ): FollowRequest[] {
     const init = followInit(callbackOrOptions, options);
+    // Checked once here too, so a typo fails the page even when no link matched.
+    checkRequestKeys(init, 'followAll');
     const urls = new Set<string>();
     if (links === undefined || typeof links === 'string') {
       for (const href of this.hrefs(links)) {
@@ -159,7 +162,7 @@ export class PageImpl implements Page {
         if (url !== undefined) urls.add(url);
       }
     }
-    return [...urls].map((url) => request(Object.assign({}, init, { url })));
+    return [...urls].map((url) => followRequest(Object.assign({}, init, { url }), 'followAll'));
   }
 
   submitForm(formOrOptions?: FormTarget | SubmitFormOptions, options: SubmitFormOptions = {}): FollowRequest {
@@ -175,7 +178,7 @@ export class PageImpl implements Page {
     });
     // The user's headers win over the content type the form's encoding implies.
     if (headers) submission.headers = Object.assign({}, submission.headers, headers);
-    return request(Object.assign(rest, submission));
+    return followRequest(Object.assign(rest, submission), 'submitForm');
   }
 
   /** The form a `submitForm` target designates, or a clear error. */

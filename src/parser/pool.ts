@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { AbortedError, ParseTimeoutError, WorkerCrashError } from '../errors.js';
-import { defaultWorkers } from '../options.js';
+import { DEFAULTS, defaultWorkers } from '../options.js';
 import type { Spider } from '../spider.js';
 import type { ParseOutcome, ParseTask } from './protocol.js';
 import { type PreparedSpider, prepareSpider, runCallback } from './run-callback.js';
@@ -12,7 +12,7 @@ export interface ParserPoolOptions {
   workers?: number;
   /**
    * A page whose parse runs longer than this fails; in a worker, the worker is stopped and
-   * replaced. Counted from when a worker starts the page. @default 30_000
+   * replaced. Counted from when a worker starts the page. @default DEFAULTS.parseTimeoutMs
    */
   parseTimeoutMs?: number;
   /** Old-generation heap cap per worker, in MB; a worker over it is stopped and replaced. @default Node's */
@@ -31,7 +31,6 @@ const WORKER_MODULE: URL | { source: string } = SELF_IS_TS
       source: `require(${JSON.stringify(createRequire(import.meta.url).resolve('tsx/cjs/api'))}).register(); require(${JSON.stringify(fileURLToPath(new URL('./worker.ts', import.meta.url)))});`,
     }
   : new URL('./worker.js', import.meta.url);
-const DEFAULT_PARSE_TIMEOUT_MS = 30_000;
 /**
  * Young generation of each worker, in MB: semi-spaces of up to 32 MB where Node's default gives 16
  * (V8 rounds a semi-space, a third of this, up to a power of two). A 300 KB listing page queried
@@ -60,7 +59,7 @@ export class ParserPool {
 
   constructor(options: ParserPoolOptions = {}) {
     this.workers = options.workers ?? defaultWorkers();
-    this.parseTimeoutMs = options.parseTimeoutMs ?? DEFAULT_PARSE_TIMEOUT_MS;
+    this.parseTimeoutMs = options.parseTimeoutMs ?? DEFAULTS.parseTimeoutMs;
     if (this.workers === 0) {
       if (!options.spider) throw new WorkerCrashError('no spider object for main-thread parsing');
       this.inline = prepareSpider(options.spider);

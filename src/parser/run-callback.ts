@@ -54,14 +54,14 @@ export async function runCallback(prepared: PreparedSpider, task: ParseTask): Pr
       throw new ItemError(`spider ${spider.name} has no callback named ${JSON.stringify(task.callback)}`);
     }
   } catch (thrown) {
-    error = failure(thrown);
+    error = failure(thrown, where);
   }
   // Rules run even after a failed callback: the links are still there and the crawl goes on.
   if (rules?.followFrom.has(task.callback)) {
     try {
       requests.push(...applyRules(page, rules));
     } catch (thrown) {
-      error ??= failure(thrown);
+      error ??= failure(thrown, where);
     }
   }
   page.release();
@@ -78,12 +78,14 @@ export async function runCallback(prepared: PreparedSpider, task: ParseTask): Pr
   };
 }
 
-function failure(thrown: unknown): CallbackFailure {
+function failure(thrown: unknown, where: string): CallbackFailure {
   const err = thrown instanceof Error ? thrown : new Error(String(thrown));
   const code = (err as { code?: unknown }).code;
   return {
     code: typeof code === 'string' && code.startsWith('TRAWL_ERR_') ? code : 'TRAWL_ERR_CALLBACK',
-    message: err.message,
+    // A bad option (`page.follow(href, 'cb', { rendr: true })`) is named by its path; the
+    // callback it was written in is added, as the path alone does not say which one.
+    message: code === 'TRAWL_ERR_OPTION' ? `${err.message} (in callback ${where})` : err.message,
     ...(err.stack ? { stack: err.stack } : {}),
   };
 }
