@@ -5,6 +5,7 @@
  * `acceptStatus` checked. Runs in `request()` and again in the frontier for start entries;
  * running it twice changes nothing.
  */
+import { OptionError } from './errors.js';
 import { checkStatusList } from './options.js';
 import type { FormFields, HttpMethod, RequestInit } from './types.js';
 
@@ -19,7 +20,7 @@ export type PreparedInit<T extends RequestInit> = Omit<T, 'body' | 'form' | 'jso
 /**
  * `init` with its body encoded and its content type set (unless the headers set one), and POST as
  * the method of a `form` or `json` request that names none. Returns `init` itself when there is
- * nothing to change; never modifies it. Throws a TypeError for a body it cannot send.
+ * nothing to change; never modifies it. Throws an OptionError for a body it cannot send.
  */
 export function prepareRequest<T extends RequestInit>(init: T): PreparedInit<T> {
   const { body, form, json, acceptStatus } = init;
@@ -29,8 +30,13 @@ export function prepareRequest<T extends RequestInit>(init: T): PreparedInit<T> 
     json === undefined &&
     (body === undefined || (typeof body === 'string' && hasContentType(init.headers)));
   if (plain) return init as PreparedInit<T>;
-  const given = [body, form, json].filter((v) => v !== undefined).length;
-  if (given > 1) throw new TypeError(`request for ${init.url}: give only one of body, form and json`);
+  const given = (['body', 'form', 'json'] as const).filter((key) => init[key] !== undefined);
+  if (given.length > 1)
+    throw new OptionError(
+      'request',
+      'only one of body, form and json',
+      `${given.join(', ')} for ${init.url}`,
+    );
   const out = Object.assign({}, init) as RequestInit;
   delete out.form;
   delete out.json;
@@ -49,7 +55,7 @@ export function prepareRequest<T extends RequestInit>(init: T): PreparedInit<T> 
     out.method = init.method ?? 'POST';
     const text = JSON.stringify(json);
     if (typeof text !== 'string')
-      throw new TypeError(`request for ${init.url}: json is not serialisable (${typeof json})`);
+      throw new OptionError('request.json', 'a value JSON.stringify encodes', typeof json);
     out.body = text;
     type = JSON_TYPE;
   } else if (body instanceof URLSearchParams) {
@@ -58,8 +64,10 @@ export function prepareRequest<T extends RequestInit>(init: T): PreparedInit<T> 
   } else if (typeof body === 'string') {
     type = TEXT_TYPE;
   } else {
-    throw new TypeError(
-      `request for ${init.url}: body must be a string or URLSearchParams (use json for objects, form for fields)`,
+    throw new OptionError(
+      'request.body',
+      'a string or URLSearchParams (json for objects, form for fields)',
+      typeof body,
     );
   }
   if (!hasContentType(init.headers)) out.headers = Object.assign({}, init.headers, { 'content-type': type });
@@ -71,7 +79,11 @@ export function formPairs(fields: FormFields): Array<[string, string]> {
   if (fields instanceof URLSearchParams) return [...fields];
   if (Array.isArray(fields)) return fields.map(([name, value]) => [String(name), String(value)]);
   if (typeof fields !== 'object' || fields === null)
-    throw new TypeError(`form must be an object of fields, [name, value] pairs or URLSearchParams`);
+    throw new OptionError(
+      'request.form',
+      'an object of fields, [name, value] pairs or URLSearchParams',
+      fields === null ? null : typeof fields,
+    );
   const pairs: Array<[string, string]> = [];
   for (const [name, value] of Object.entries(fields)) {
     if (value === undefined || value === null) continue;

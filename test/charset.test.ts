@@ -8,7 +8,7 @@ import {
   getEncoding,
 } from '../src/fetcher/charset.js';
 import { crawl, defineSpider } from '../src/index.js';
-import { decodeBody } from '../src/parser/decode.js';
+import { decodeBody } from '../src/decode.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 const RUSSIAN = 'Съешь же ещё этих мягких французских булок';

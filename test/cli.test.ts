@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProcessResult, runProcess } from './helpers/run-process.js';
-import { type DemoSite, startDemoSite } from '../src/index.js';
+import { type DemoSite, startDemoSite } from '../src/demo/site.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = join(root, 'dist/cli/main.js');

@@ -2,7 +2,7 @@
  * Picks the character encoding of a response as browsers do: the Encoding Standard's labels and BOM
  * sniffing, and the HTML Standard's "determining the character encoding" (13.2.3.2) with its
  * prescan. The result is the encoding's name in lowercase, as TextDecoder's `encoding` spells it;
- * the parser decodes (src/parser/decode.ts), in the worker.
+ * src/decode.ts decodes the bytes with it, in the parser worker.
  */
 import { isUtf8 } from 'node:buffer';
 import { asciiLowercase, encodingFromBom, getEncoding } from '../encodings.js';
