@@ -9,7 +9,7 @@ import { OptionError } from './errors.js';
 import { checkStatusList } from './options.js';
 import type { FormFields, HttpMethod, RequestInit } from './types.js';
 
-export const FORM_URLENCODED = 'application/x-www-form-urlencoded';
+const FORM_URLENCODED = 'application/x-www-form-urlencoded';
 const JSON_TYPE = 'application/json';
 /** The Fetch standard's content type for a string body. */
 const TEXT_TYPE = 'text/plain;charset=UTF-8';
@@ -75,7 +75,7 @@ export function prepareRequest<T extends RequestInit>(init: T): PreparedInit<T> 
 }
 
 /** The fields as `[name, value]` pairs in order; an array value gives one pair per element. */
-export function formPairs(fields: FormFields): Array<[string, string]> {
+function formPairs(fields: FormFields): Array<[string, string]> {
   if (fields instanceof URLSearchParams) return [...fields];
   if (Array.isArray(fields)) return fields.map(([name, value]) => [String(name), String(value)]);
   if (typeof fields !== 'object' || fields === null)
@@ -94,7 +94,7 @@ export function formPairs(fields: FormFields): Array<[string, string]> {
 }
 
 /** Whether `headers` set a content type, in any spelling of the name. */
-export function hasContentType(headers: Record<string, string> | undefined): boolean {
+function hasContentType(headers: Record<string, string> | undefined): boolean {
   if (!headers) return false;
   for (const name of Object.keys(headers)) if (name.toLowerCase() === 'content-type') return true;
   return false;
@@ -106,7 +106,7 @@ function isBodiless(method: HttpMethod): boolean {
 }
 
 /** `url` with its query replaced by `query` (the fragment kept), as a GET form submits. */
-export function withQuery(url: string, query: string): string {
+function withQuery(url: string, query: string): string {
   const hashAt = url.indexOf('#');
   const hash = hashAt < 0 ? '' : url.slice(hashAt);
   const rest = hashAt < 0 ? url : url.slice(0, hashAt);

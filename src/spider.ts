@@ -217,7 +217,7 @@ export function defineSpider<K extends string>(
     [P in K]: P extends keyof SpiderMeta ? SpiderMeta[P] : Callback<Exclude<K, keyof SpiderMeta>>;
   } & { rules?: LinkRule<Exclude<K, keyof SpiderMeta>>[] },
 ): Spider {
-  return spider as Spider;
+  return spider;
 }
 
 /**

@@ -240,10 +240,13 @@ describe('acceptStatus', () => {
   it('without it a 404 still fails the request, and a follow() without the option is not parsed', async () => {
     const { server } = await statusSite();
     const failures: Array<{ status?: number }> = [];
-    const c = crawl({ name: 'plain', parse: record, item: record } as Spider, {
-      workers: 0,
-      start: [`${server.origin}/missing`],
-    });
+    const c = crawl(
+      { name: 'plain', parse: record, item: record },
+      {
+        workers: 0,
+        start: [`${server.origin}/missing`],
+      },
+    );
     c.events.on('failure', (f) => failures.push(f));
     const sink = new MemorySink();
     await c.pipeTo(sink);

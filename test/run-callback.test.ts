@@ -173,6 +173,7 @@ describe('runCallback: failures', () => {
     const odd = await run({
       name: 's',
       parse: () => {
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- what the test is about
         throw 'plain string';
       },
     });

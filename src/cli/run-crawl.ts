@@ -212,7 +212,7 @@ async function openFailures(path: string, append: boolean) {
   const sink = await openFile(path, '--failures', append);
   // Lines go out in the order the failures came; a write that fails is reported at close.
   let written = Promise.resolve();
-  let failure: unknown;
+  let failure: { error: unknown } | undefined;
   let closed = false;
   return {
     write(f: FailureRecord) {
@@ -226,7 +226,7 @@ async function openFailures(path: string, append: boolean) {
       written = written
         .then(() => sink.write([line]))
         .catch((error: unknown) => {
-          failure ??= error;
+          failure ??= { error };
         });
     },
     close: async () => {
@@ -234,7 +234,7 @@ async function openFailures(path: string, append: boolean) {
       closed = true;
       await written;
       await sink.close();
-      if (failure) throw failure;
+      if (failure) throw failure.error;
     },
   };
 }

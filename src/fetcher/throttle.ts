@@ -15,7 +15,7 @@ import type { AdaptiveThrottleOptions } from '../options.js';
 /** A response as the throttle sees it: an HTTP status, or a timeout/connection failure. */
 export type Outcome = number | 'timeout' | 'error';
 
-export const THROTTLE_DEFAULTS: Required<AdaptiveThrottleOptions> = {
+const THROTTLE_DEFAULTS: Required<AdaptiveThrottleOptions> = {
   minBackoffGapMs: 250,
   maxGapMs: 15_000,
   latencyFactor: 4,

@@ -164,7 +164,7 @@ function checkPlain(value: unknown, where: string, path: string, ancestors: obje
         `callback ${where} yielded an item with a ${typeof value} at ${path}; items must be plain data`,
       );
   }
-  const object = value as object;
+  const object: object = value;
   if (ancestors.includes(object))
     throw new ItemError(`callback ${where} yielded an item that contains itself at ${path}`);
   if (

@@ -81,7 +81,7 @@ export class ThreadPool<T, R> {
       const job: Job = {
         task,
         options,
-        resolve: resolve as (result: unknown) => void,
+        resolve,
         reject,
         onAbort: undefined,
       };
@@ -254,7 +254,7 @@ function isStringInputOption(arg: string): boolean {
  * The process's node options for a thread, minus those about the main script's string input
  * (`node --input-type=module -e ...`): a thread given them refuses to start.
  */
-export function workerExecArgv(execArgv: readonly string[]): string[] {
+function workerExecArgv(execArgv: readonly string[]): string[] {
   const kept: string[] = [];
   for (let i = 0; i < execArgv.length; i++) {
     const arg = execArgv[i]!;
