@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Extractor, ExtractorConfig, type ExtractorMessage } from '@microsoft/api-extractor';
@@ -25,5 +26,27 @@ describe('the public API', () => {
     expect(result.apiReportChanged, 'the API changed: run `npm run api` and commit test/api/').toBe(false);
     expect(messages).toEqual([]);
     expect(result.succeeded).toBe(true);
+  });
+
+  it('is what the package exports at run time, by its own name', () => {
+    // Resolved as a user's program resolves it: through package.json "exports".
+    const script = `
+      const main = await import('trawl');
+      const demo = await import('trawl/demo');
+      console.log(JSON.stringify({ main: Object.keys(main), demo: Object.keys(demo) }));
+    `;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root });
+    const { main, demo } = JSON.parse(out.toString()) as { main: string[]; demo: string[] };
+    expect(demo).toEqual(['startDemoSite']);
+    expect(main).toEqual(expect.arrayContaining(['crawl', 'defineSpider', 'fetchPage', 'sinkFromUri']));
+    for (const internal of [
+      'Fetcher',
+      'HostLimits',
+      'DEFAULTS',
+      'ensureDir',
+      'canonicalUrl',
+      'startDemoSite',
+    ])
+      expect(main).not.toContain(internal);
   });
 });
