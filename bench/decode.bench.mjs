@@ -4,7 +4,7 @@
 // encoding; the figure is MB/s, median of the rounds, and how many of 2,000 random byte strings
 // decode differently from iconv-lite.
 import iconv from 'iconv-lite';
-import { decodeBody } from '../dist/parser/decode.js';
+import { decodeBody } from '../dist/decode.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const SAMPLE =

@@ -29,7 +29,7 @@ if (process.argv[2] === 'server') {
 } else {
   const require = createRequire(import.meta.url);
   const Bottleneck = require('bottleneck');
-  const { HostLimits } = await import('../dist/index.js');
+  const { HostLimits } = await import('../dist/fetcher/host-limits.js');
   const child = fork(fileURLToPath(import.meta.url), ['server'], { stdio: 'inherit' });
   const { port } = await new Promise((resolve) => child.once('message', resolve));
   const origin = `http://127.0.0.1:${port}`;

@@ -23,7 +23,7 @@ if (process.argv[2] === 'server') {
   server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
   process.on('disconnect', () => process.exit(0));
 } else {
-  const { HostLimits } = await import('../dist/index.js');
+  const { HostLimits } = await import('../dist/fetcher/host-limits.js');
   const child = fork(fileURLToPath(import.meta.url), ['server'], { stdio: 'inherit' });
   const { port } = await new Promise((resolve) => child.once('message', resolve));
   const origin = `http://127.0.0.1:${port}`;

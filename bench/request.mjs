@@ -16,7 +16,8 @@ export function crawlRequest(url) {
 
 /** A fetcher with the crawl defaults (built dist/), as a bench drives it; `options` adds or overrides. */
 export async function defaultFetcher(options) {
-  const { Fetcher, DEFAULTS } = await import('../dist/index.js');
+  const { Fetcher } = await import('../dist/fetcher/fetcher.js');
+  const { DEFAULTS } = await import('../dist/options.js');
   return Fetcher.create({
     userAgent: DEFAULTS.userAgent,
     headers: {},

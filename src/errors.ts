@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'TRAWL_ERR_CALLBACK'
   | 'TRAWL_ERR_PARSE_TIMEOUT'
   | 'TRAWL_ERR_WORKER'
+  | 'TRAWL_ERR_WORKER_START'
   | 'TRAWL_ERR_ITEM'
   | 'TRAWL_ERR_SINK'
   | 'TRAWL_ERR_JOB_DIR'
@@ -34,12 +35,48 @@ export interface TrawlErrorOptions {
   retryable?: boolean;
 }
 
+/** Every code, for telling a trawl error from any copy of trawl (a spider may load its own). */
+const ERROR_CODES: Readonly<Record<ErrorCode, true>> = {
+  TRAWL_ERR_USAGE: true,
+  TRAWL_ERR_OPTION: true,
+  TRAWL_ERR_INVALID_URL: true,
+  TRAWL_ERR_SPIDER_NOT_FOUND: true,
+  TRAWL_ERR_SPIDER_INVALID: true,
+  TRAWL_ERR_HTTP_STATUS: true,
+  TRAWL_ERR_TIMEOUT: true,
+  TRAWL_ERR_NETWORK: true,
+  TRAWL_ERR_BODY_TOO_LARGE: true,
+  TRAWL_ERR_DECODE: true,
+  TRAWL_ERR_CONTENT_TYPE: true,
+  TRAWL_ERR_REDIRECT: true,
+  TRAWL_ERR_BLOCKED_ADDRESS: true,
+  TRAWL_ERR_ROBOTS: true,
+  TRAWL_ERR_ROBOTS_UNAVAILABLE: true,
+  TRAWL_ERR_CALLBACK: true,
+  TRAWL_ERR_PARSE_TIMEOUT: true,
+  TRAWL_ERR_WORKER: true,
+  TRAWL_ERR_WORKER_START: true,
+  TRAWL_ERR_ITEM: true,
+  TRAWL_ERR_SINK: true,
+  TRAWL_ERR_JOB_DIR: true,
+  TRAWL_ERR_SHARED_FRONTIER: true,
+  TRAWL_ERR_ABORTED: true,
+};
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
+
+/**
+ * The base class. Its message never carries credentials: the userinfo of every URL in it is
+ * dropped here, whoever built the message.
+ */
 export class TrawlError extends Error {
   readonly code: ErrorCode;
   readonly retryable: boolean;
 
   constructor(code: ErrorCode, message: string, options: TrawlErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(redactUrl(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.retryable = options.retryable ?? false;
@@ -71,7 +108,7 @@ export class OptionError extends TrawlError {
 export class InvalidUrlError extends TrawlError {
   readonly url: string;
   constructor(url: string, reason = 'not an absolute http(s) URL') {
-    super('TRAWL_ERR_INVALID_URL', `invalid URL ${JSON.stringify(redactUrl(url))}: ${reason}`);
+    super('TRAWL_ERR_INVALID_URL', `invalid URL ${JSON.stringify(url)}: ${reason}`);
     this.url = url;
   }
 }
@@ -95,7 +132,7 @@ export class HttpStatusError extends TrawlError {
   /** Raw Retry-After header value, if the server sent one. */
   readonly retryAfter: string | undefined;
   constructor(status: number, url: string, retryAfter?: string) {
-    super('TRAWL_ERR_HTTP_STATUS', `HTTP ${status} for ${redactUrl(url)}`, {
+    super('TRAWL_ERR_HTTP_STATUS', `HTTP ${status} for ${url}`, {
       retryable: RETRYABLE_STATUSES.has(status),
     });
     this.status = status;
@@ -163,7 +200,7 @@ export class BlockedAddressError extends TrawlError {
 
 export class RobotsDisallowedError extends TrawlError {
   constructor(url: string) {
-    super('TRAWL_ERR_ROBOTS', `disallowed by robots.txt: ${redactUrl(url)}`);
+    super('TRAWL_ERR_ROBOTS', `disallowed by robots.txt: ${url}`);
   }
 }
 
@@ -181,35 +218,43 @@ export class RobotsUnavailableError extends TrawlError {
   }
 }
 
-/** A spider callback threw; carries where it happened so the failure is actionable. */
+/**
+ * A spider callback threw something that is not a trawl error. The message is what it threw; the
+ * failure record names the URL and the callback.
+ */
 export class CallbackError extends TrawlError {
-  readonly callback: string;
-  readonly url: string;
-  readonly spider: string;
-  constructor(spider: string, callback: string, url: string, message: string, stack?: string) {
-    super('TRAWL_ERR_CALLBACK', `callback ${spider}.${callback} failed on ${redactUrl(url)}: ${message}`);
-    this.spider = spider;
-    this.callback = callback;
-    this.url = url;
-    if (stack) this.stack = stack;
+  constructor(message: string, options?: TrawlErrorOptions) {
+    super('TRAWL_ERR_CALLBACK', message, options);
   }
 }
 
 export class ParseTimeoutError extends TrawlError {
   constructor(ms: number, url: string) {
-    super('TRAWL_ERR_PARSE_TIMEOUT', `parse of ${redactUrl(url)} exceeded ${ms} ms; worker replaced`);
+    super('TRAWL_ERR_PARSE_TIMEOUT', `parse of ${url} exceeded ${ms} ms; worker replaced`);
   }
 }
 
+/** A parser thread died (exit, uncaught error, out of memory) on a page: the page may be tried again. */
 export class WorkerCrashError extends TrawlError {
   constructor(message: string, options?: TrawlErrorOptions) {
     super('TRAWL_ERR_WORKER', message, { retryable: true, ...options });
   }
 }
 
+/**
+ * No parser thread can start (the worker module, the Node options or the resource limits are
+ * wrong): a setup problem, so no page is tried again.
+ */
+export class WorkerStartError extends TrawlError {
+  constructor(message: string, options?: TrawlErrorOptions) {
+    super('TRAWL_ERR_WORKER_START', message, options);
+  }
+}
+
+/** A callback yielded an item or a request that is not plain data, or data that cannot be sent. */
 export class ItemError extends TrawlError {
-  constructor(message: string) {
-    super('TRAWL_ERR_ITEM', message);
+  constructor(message: string, options?: TrawlErrorOptions) {
+    super('TRAWL_ERR_ITEM', message, options);
   }
 }
 
@@ -242,28 +287,29 @@ export class AbortedError extends TrawlError {
   }
 }
 
-/** Turns anything thrown into a `{ code, message }` pair for records and events. */
+/** Turns anything thrown into a `{ code, message }` pair for records and events, without credentials. */
 export function errorRecord(error: unknown): { code: string; message: string } {
   if (error instanceof TrawlError) return { code: error.code, message: error.message };
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
-    return { code: typeof code === 'string' ? code : error.name, message: error.message };
+    return { code: typeof code === 'string' ? code : error.name, message: redactUrl(error.message) };
   }
-  return { code: 'UNKNOWN', message: String(error) };
+  return { code: 'UNKNOWN', message: redactUrl(String(error)) };
 }
 
-/** Drops userinfo from a URL so credentials never reach logs or error messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (!parsed.username && !parsed.password) return url;
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.href;
-  } catch {
-    return url;
-  }
+/**
+ * The userinfo (`user:password@`) of a URL, or of every URL in a text, dropped: for anything that
+ * goes to a log, a record or a message. Text without such a URL comes back unchanged.
+ */
+export function redactUrl(text: string): string {
+  return text.includes('@') ? text.replace(USERINFO, '$1') : text;
 }
+
+/**
+ * `scheme://` then the userinfo: everything up to the last `@` before the authority ends, as the
+ * URL parser reads it (a password may hold an unescaped `@`).
+ */
+const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#\\@]*(?:@[^\s/?#\\@]*)*@/gi;
 
 function describe(value: unknown): string {
   if (value === undefined) return 'undefined';

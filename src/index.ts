@@ -1,7 +1,8 @@
-/** The public surface of trawl. Everything a user imports comes from here. */
+/**
+ * The public surface of trawl. Everything a user imports comes from here (the demo shop from
+ * `trawl/demo`); whatever is not named here is internal and may change.
+ */
 
-export { ensureDir } from './ensure-dir.js';
-export { type DemoBook, type DemoSite, type DemoSiteOptions, demoBooks, startDemoSite } from './demo/site.js';
 export {
   AbortedError,
   BlockedAddressError,
@@ -19,6 +20,7 @@ export {
   OutputOpenError,
   ParseTimeoutError,
   RedirectError,
+  redactUrl,
   RobotsDisallowedError,
   RobotsUnavailableError,
   SharedFrontierError,
@@ -26,32 +28,29 @@ export {
   SpiderInvalidError,
   SpiderNotFoundError,
   TimeoutError,
+  type TimeoutPhase,
   TrawlError,
+  type TrawlErrorOptions,
   UsageError,
   WorkerCrashError,
+  WorkerStartError,
 } from './errors.js';
-export { type AddressClass, classifyAddress } from './fetcher/address-guard.js';
-export { type CreateFetcherOptions, Fetcher, type FetcherOptions } from './fetcher/fetcher.js';
-export { HostLimits, type HostLimitsOptions, type ResolvedHostLimit } from './fetcher/host-limits.js';
-export { parseRetryAfter, type RetryDelayOptions, retryDelayMs } from './fetcher/retry.js';
-export { parseRobots, type RobotsRules } from './fetcher/robots.js';
-export {
-  type AdaptiveThrottleOptions,
-  type BackoffOptions,
-  type CrawlOptions,
-  type CrawlSettings,
-  type DistributedOptions,
-  DEFAULTS,
-  type DnsLookup,
-  type HostLimit,
-  type HostRule,
-  type HttpCacheOptions,
-  type TimeoutOptions,
+export { type FetchedPage, fetchPage, type FetchPageOptions } from './fetcher/fetch-page.js';
+export type {
+  AdaptiveThrottleOptions,
+  BackoffOptions,
+  CrawlOptions,
+  CrawlSettings,
+  DistributedOptions,
+  DnsLookup,
+  HostLimit,
+  HostRule,
+  HttpCacheOptions,
+  TimeoutOptions,
 } from './options.js';
 export type { ClickData, FormValues } from './parser/forms.js';
 export { type Crawl, crawl, type SpiderSource } from './pipeline/engine.js';
 export type { CrawlEventMap, CrawlEvents, LogEvent } from './pipeline/events.js';
-export { canonicalUrl, fingerprint } from './pipeline/fingerprint.js';
 export { jobExists } from './pipeline/job-dir.js';
 export { deleteSharedCrawl, sharedCrawlExists } from './pipeline/shared-frontier.js';
 export type { CrawlStats, StopReason } from './pipeline/stats.js';
@@ -80,8 +79,8 @@ export {
 export { CsvSink } from './storage/csv.js';
 export { JsonSink } from './storage/json.js';
 export { JsonlSink } from './storage/jsonl.js';
-export { MemorySink } from './storage/memory.js';
 export { KeyvSink, type KeyvSinkOptions } from './storage/keyv.js';
+export { MemorySink } from './storage/memory.js';
 export { PostgresSink, type PostgresSinkOptions } from './storage/postgres.js';
 export type { ItemSink } from './storage/sink.js';
 export { StdoutSink } from './storage/stdout.js';
@@ -89,7 +88,6 @@ export { sinkFromUri } from './storage/uri.js';
 export type {
   CrawlRequest,
   FailureRecord,
-  FetchedResponse,
   FormFields,
   HttpMethod,
   Item,

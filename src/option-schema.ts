@@ -47,7 +47,7 @@ export const limit = (min = 1) =>
 export const bool = () => kind<boolean>('a boolean', (x) => typeof x === 'boolean');
 export const nonEmptyString = () =>
   kind<string>('a non-empty string', (x) => typeof x === 'string' && x.length > 0);
-export const httpStatus = () =>
+const httpStatus = () =>
   kind<number>(
     'an integer from 100 to 599',
     (x) => typeof x === 'number' && Number.isInteger(x) && x >= 100 && x <= 599,
@@ -199,7 +199,7 @@ function formatPath(root: string, path: readonly PropertyKey[]): string {
 }
 
 /** The keys of the object schema at `path`, looking through defaults, lists and unions. */
-export function keysAt(schema: Schema, path: readonly PropertyKey[]): string[] {
+function keysAt(schema: Schema, path: readonly PropertyKey[]): string[] {
   const node = nodeAt(schema, path);
   const object = node && objectOf(node);
   return object ? Object.keys(object.entries) : [];
@@ -217,7 +217,7 @@ function layers(schema: Schema): Schema[] {
   const out = [schema];
   let node = schema as Schema & { wrapped?: Schema };
   while (node.wrapped && ['optional', 'nullable', 'nullish', 'non_optional'].includes(node.type)) {
-    node = node.wrapped as Schema & { wrapped?: Schema };
+    node = node.wrapped;
     out.push(node);
   }
   return out;
@@ -263,7 +263,7 @@ function objectOf(schema: Schema): { entries: v.ObjectEntries } | undefined {
  * The known key `name` most likely stands for: the same word in another case, a key it begins
  * (`delay` for `delayMs`), or one a typo or two away.
  */
-export function closest(name: string, known: readonly string[]): string | undefined {
+function closest(name: string, known: readonly string[]): string | undefined {
   const lower = name.toLowerCase();
   const sameWord = known.find((k) => k.toLowerCase() === lower);
   if (sameWord) return sameWord;

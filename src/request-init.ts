@@ -6,6 +6,7 @@
  * entries; running it twice changes nothing.
  */
 import * as v from 'valibot';
+import { OptionError } from './errors.js';
 import {
   bool,
   checkOptions,
@@ -81,11 +82,11 @@ export function checkRequestKeys(init: object, root: string): void {
 const statuses = statusList();
 
 /** A list of HTTP status codes (integers 100-599), as `acceptStatus` takes. */
-export function checkStatusList(path: string, value: unknown): number[] {
+function checkStatusList(path: string, value: unknown): number[] {
   return checkOptions(statuses, value, { root: path, noun: 'option' });
 }
 
-export const FORM_URLENCODED = 'application/x-www-form-urlencoded';
+const FORM_URLENCODED = 'application/x-www-form-urlencoded';
 const JSON_TYPE = 'application/json';
 /** The Fetch standard's content type for a string body. */
 const TEXT_TYPE = 'text/plain;charset=UTF-8';
@@ -96,7 +97,7 @@ export type PreparedInit<T extends RequestInit> = Omit<T, 'body' | 'form' | 'jso
 /**
  * `init` with its body encoded and its content type set (unless the headers set one), and POST as
  * the method of a `form` or `json` request that names none. Returns `init` itself when there is
- * nothing to change; never modifies it. Throws a TypeError for a body it cannot send.
+ * nothing to change; never modifies it. Throws an OptionError for a body it cannot send.
  */
 export function prepareRequest<T extends RequestInit>(init: T, root = 'request'): PreparedInit<T> {
   checkRequestKeys(init, root);
@@ -107,8 +108,13 @@ export function prepareRequest<T extends RequestInit>(init: T, root = 'request')
     json === undefined &&
     (body === undefined || (typeof body === 'string' && hasContentType(init.headers)));
   if (plain) return init as PreparedInit<T>;
-  const given = [body, form, json].filter((v) => v !== undefined).length;
-  if (given > 1) throw new TypeError(`request for ${init.url}: give only one of body, form and json`);
+  const given = (['body', 'form', 'json'] as const).filter((key) => init[key] !== undefined);
+  if (given.length > 1)
+    throw new OptionError(
+      'request',
+      'only one of body, form and json',
+      `${given.join(', ')} for ${init.url}`,
+    );
   const out = Object.assign({}, init) as RequestInit;
   delete out.form;
   delete out.json;
@@ -127,7 +133,7 @@ export function prepareRequest<T extends RequestInit>(init: T, root = 'request')
     out.method = init.method ?? 'POST';
     const text = JSON.stringify(json);
     if (typeof text !== 'string')
-      throw new TypeError(`request for ${init.url}: json is not serialisable (${typeof json})`);
+      throw new OptionError('request.json', 'a value JSON.stringify encodes', typeof json);
     out.body = text;
     type = JSON_TYPE;
   } else if (body instanceof URLSearchParams) {
@@ -136,8 +142,10 @@ export function prepareRequest<T extends RequestInit>(init: T, root = 'request')
   } else if (typeof body === 'string') {
     type = TEXT_TYPE;
   } else {
-    throw new TypeError(
-      `request for ${init.url}: body must be a string or URLSearchParams (use json for objects, form for fields)`,
+    throw new OptionError(
+      'request.body',
+      'a string or URLSearchParams (json for objects, form for fields)',
+      typeof body,
     );
   }
   if (!hasContentType(init.headers)) out.headers = Object.assign({}, init.headers, { 'content-type': type });
@@ -145,11 +153,15 @@ export function prepareRequest<T extends RequestInit>(init: T, root = 'request')
 }
 
 /** The fields as `[name, value]` pairs in order; an array value gives one pair per element. */
-export function formPairs(fields: FormFields): Array<[string, string]> {
+function formPairs(fields: FormFields): Array<[string, string]> {
   if (fields instanceof URLSearchParams) return [...fields];
   if (Array.isArray(fields)) return fields.map(([name, value]) => [String(name), String(value)]);
   if (typeof fields !== 'object' || fields === null)
-    throw new TypeError(`form must be an object of fields, [name, value] pairs or URLSearchParams`);
+    throw new OptionError(
+      'request.form',
+      'an object of fields, [name, value] pairs or URLSearchParams',
+      fields === null ? null : typeof fields,
+    );
   const pairs: Array<[string, string]> = [];
   for (const [name, value] of Object.entries(fields)) {
     if (value === undefined || value === null) continue;
@@ -160,7 +172,7 @@ export function formPairs(fields: FormFields): Array<[string, string]> {
 }
 
 /** Whether `headers` set a content type, in any spelling of the name. */
-export function hasContentType(headers: Record<string, string> | undefined): boolean {
+function hasContentType(headers: Record<string, string> | undefined): boolean {
   if (!headers) return false;
   for (const name of Object.keys(headers)) if (name.toLowerCase() === 'content-type') return true;
   return false;
@@ -172,7 +184,7 @@ function isBodiless(method: HttpMethod): boolean {
 }
 
 /** `url` with its query replaced by `query` (the fragment kept), as a GET form submits. */
-export function withQuery(url: string, query: string): string {
+function withQuery(url: string, query: string): string {
   const hashAt = url.indexOf('#');
   const hash = hashAt < 0 ? '' : url.slice(hashAt);
   const rest = hashAt < 0 ? url : url.slice(0, hashAt);

@@ -205,8 +205,6 @@ export interface SpiderMeta {
   rules?: LinkRule<string>[];
 }
 
-type MetaKey = keyof SpiderMeta;
-
 /** A spider: its metadata plus callbacks keyed by name. */
 export type Spider = SpiderMeta & { [callback: string]: unknown };
 
@@ -216,10 +214,10 @@ export type Spider = SpiderMeta & { [callback: string]: unknown };
  */
 export function defineSpider<K extends string>(
   spider: SpiderMeta & {
-    [P in K]: P extends MetaKey ? SpiderMeta[P] : Callback<Exclude<K, MetaKey>>;
-  } & { rules?: LinkRule<Exclude<K, MetaKey>>[] },
+    [P in K]: P extends keyof SpiderMeta ? SpiderMeta[P] : Callback<Exclude<K, keyof SpiderMeta>>;
+  } & { rules?: LinkRule<Exclude<K, keyof SpiderMeta>>[] },
 ): Spider {
-  return spider as Spider;
+  return spider;
 }
 
 /**

@@ -1,7 +1,6 @@
 import { Readable, type Transform } from 'node:stream';
 import {
   brotliCompressSync,
-  constants,
   createDeflate,
   createDeflateRaw,
   createGzip,

@@ -5,10 +5,10 @@ import {
   charsetFromMeta,
   charsetFromMetaContent,
   detectEncoding,
-  getEncoding,
 } from '../src/fetcher/charset.js';
+import { decodeBody } from '../src/decode.js';
+import { getEncoding } from '../src/encodings.js';
 import { crawl, defineSpider } from '../src/index.js';
-import { decodeBody } from '../src/parser/decode.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 const RUSSIAN = 'Съешь же ещё этих мягких французских булок';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProcessResult, runProcess } from './helpers/run-process.js';
-import { type DemoSite, startDemoSite } from '../src/index.js';
+import { type DemoSite, startDemoSite } from '../src/demo/site.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = join(root, 'dist/cli/main.js');
@@ -112,6 +112,36 @@ describe('trawl crawl', () => {
     expect(new Set(lines.map((l) => l.upc)).size).toBe(100);
     expect(run.stderr).toMatch(/items\s+100/);
     expect(run.stderr).toMatch(/pages\/s/);
+  });
+
+  it('keeps the credentials of a URL out of the log, the failures file and the summary', async () => {
+    const failures = join(dir, 'failures.jsonl');
+    const start = new URL('/catalogue/no-such-book/index.html', site.url);
+    start.username = 'ann';
+    start.password = 's3cret';
+    const run = await trawl([
+      'crawl',
+      'spiders/books.ts',
+      '--start',
+      start.href,
+      '-o',
+      join(dir, 'none.jsonl'),
+      '--failures',
+      failures,
+      '--no-progress',
+      '--log-level',
+      'debug',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const [failure] = (await readFile(failures, 'utf8')).trim().split('\n');
+    expect(JSON.parse(failure!)).toMatchObject({
+      url: expect.stringContaining('/no-such-book/'),
+      status: 404,
+    });
+    expect(failure).not.toContain('s3cret');
+    expect(run.stderr).toMatch(/failed\s+1/);
+    expect(run.stderr).not.toContain('s3cret');
+    expect(run.stdout).not.toContain('s3cret');
   });
 
   it('stops at --max-pages and streams JSONL to stdout with -o -', async () => {

@@ -1,15 +1,8 @@
 import { isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  crawl,
-  type DemoSite,
-  defineSpider,
-  type FailureRecord,
-  type Item,
-  MemorySink,
-  startDemoSite,
-} from '../src/index.js';
+import { type DemoSite, startDemoSite } from '../src/demo/site.js';
+import { crawl, defineSpider, type FailureRecord, type Item, MemorySink } from '../src/index.js';
 import { htmlRoutes, startServer, type TestServer } from './helpers/server.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));

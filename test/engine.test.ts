@@ -7,7 +7,7 @@ import type { Page, Spider } from '../src/spider.js';
 import { MemorySink } from '../src/storage/memory.js';
 import type { ItemSink } from '../src/storage/sink.js';
 import type { Item } from '../src/types.js';
-import { startServer, type TestServer, treeSite as sharedTreeSite } from './helpers/server.js';
+import { type TestServer, treeSite as sharedTreeSite } from './helpers/server.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -29,7 +29,7 @@ function treeSpider(itemsPerPage = 1): Spider {
       for (let k = 0; k < itemsPerPage; k++) yield { id, k, depth: page.request.depth };
       yield* page.followAll('a');
     },
-  } as Spider;
+  };
 }
 
 const servers: TestServer[] = [];
@@ -60,7 +60,7 @@ describe('backpressure', () => {
     const stats = await job.pipeTo(sink);
     expect(stats.stopReason).toBe('finished');
     expect(sink.items).toHaveLength(80);
-    expect(new Set(sink.items.map((x) => `${x.id}/${x.k}`)).size).toBe(80);
+    expect(new Set(sink.items.map((x) => `${String(x.id)}/${String(x.k)}`)).size).toBe(80);
     expect(stats.bounds).toEqual({ inFlight: 4, parseBacklog: 2, itemBacklog: 5 });
     // The peaks are tracked at every hand-off; reaching the bound shows the slow sink pushed back.
     expect(stats.gauges.maxItemBacklog).toBe(5);

@@ -13,7 +13,7 @@ import { crawlRequest, testFetcher } from './helpers/fetcher.js';
 import { recordingServer, SERVER_SLACK_MS, smallestGap } from './helpers/recorder.js';
 import { startServer } from './helpers/server.js';
 
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
+const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
@@ -355,6 +355,7 @@ describe('redirects', () => {
     const c = crawl({ name: 'r', startUrls: [site.url], parse: () => [] }, { workers: 0 });
     c.events.on('failure', (f) => failures.push(f));
     for await (const _ of c) {
+      // drain
     }
     expect(failures).toHaveLength(1);
     expect(failures[0]!.error).toMatchObject({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PageImpl } from '../src/parser/page.js';
-import { type FollowRequest, REQUEST_BRAND, type SubmitFormOptions } from '../src/spider.js';
+import { REQUEST_BRAND, type SubmitFormOptions } from '../src/spider.js';
 import { parseTask } from './helpers/parse-task.js';
 
 const PAGE_URL = 'http://shop.test/account/login?next=%2Fcart';
@@ -185,7 +185,7 @@ describe('page.submitForm', () => {
   });
 
   it("with method GET puts the fields in the query, replacing the action URL's own", () => {
-    const request = page(LOGIN).submitForm() as FollowRequest;
+    const request = page(LOGIN).submitForm();
     expect(request).toMatchObject({ url: 'http://shop.test/search?q=a+b', method: 'GET' });
     expect(request.body).toBeUndefined();
     expect(request.headers).toBeUndefined();
@@ -226,7 +226,7 @@ describe('page.submitForm', () => {
   it('takes the form as an element or selection, or any element inside it', () => {
     const p = page(LOGIN);
     expect(p.submitForm(p.$('#login')).url).toBe('http://shop.test/auth/session');
-    expect(p.submitForm(p.$('input[name=user]')[0]!).url).toBe('http://shop.test/auth/session');
+    expect(p.submitForm(p.$('input[name=user]')[0]).url).toBe('http://shop.test/auth/session');
   });
 
   it('sends multipart/form-data when the enctype says so, with a boundary that depends only on the fields', () => {

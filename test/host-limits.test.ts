@@ -169,7 +169,7 @@ describe('adaptive throttling', () => {
   });
 
   it("slows down when most of a host's recent first attempts time out or fail", () => {
-    let now = 0;
+    const now = 0;
     const limits = new HostLimits({ concurrency: 8, delayMs: 0, jitterMs: 0 }, { now: () => now });
     const origin = 'http://a.test';
     for (let i = 0; i < 4; i++) limits.observe(origin, 200, 20);

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { threadId as mainThreadId } from 'node:worker_threads';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ParseTimeoutError, WorkerCrashError } from '../src/errors.js';
+import { ItemError, ParseTimeoutError, WorkerCrashError, WorkerStartError } from '../src/errors.js';
 import type { CrawlOptions } from '../src/options.js';
 import { ParserPool } from '../src/parser/pool.js';
 import { ThreadPool } from '../src/parser/thread-pool.js';
@@ -242,10 +242,23 @@ describe('ThreadPool', () => {
     });
     try {
       await expect(threads.run({})).rejects.toThrow(/parser threads fail to start: Cannot find module/);
-      await expect(threads.run({})).rejects.toThrow(/parser threads fail to start/);
+      const later = await threads.run({}).catch((error: unknown) => error);
+      // A setup problem, not a crash of the page's worker: nothing is tried again.
+      expect(later).toBeInstanceOf(WorkerStartError);
+      expect(later).toMatchObject({ code: 'TRAWL_ERR_WORKER_START', retryable: false });
     } finally {
       await threads.close();
     }
+  });
+
+  it('fails a task that cannot be sent to a thread as an ItemError, and the thread stays usable', async () => {
+    const p = pool({ workers: 1 });
+    const bad = parseTask({ spiderPath: fixtureSpider('echo.js'), userData: { fn: () => 1 } });
+    const error = await p.parse(bad).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ItemError);
+    expect(error).toMatchObject({ retryable: false, message: expect.stringMatching(/cannot be sent/) });
+    const outcome = await p.parse(parseTask({ spiderPath: fixtureSpider('echo.js') }));
+    expect(outcome.error).toBeUndefined();
   });
 });
 
@@ -272,7 +285,12 @@ describe('ParserPool on the main thread (workers: 0)', () => {
   });
 
   it('needs a spider object', () => {
-    expect(() => new ParserPool({ workers: 0 })).toThrow(/no spider object/);
+    expect(() => new ParserPool({ workers: 0 })).toThrow(
+      expect.objectContaining({
+        code: 'TRAWL_ERR_USAGE',
+        message: expect.stringMatching(/no spider object/),
+      }),
+    );
   });
 });
 
@@ -400,6 +418,47 @@ describe('crawl with the parser pool: faults are contained', () => {
       }),
     ]);
     expect(items).toContainEqual(expect.objectContaining({ title: 'Fine' }));
+  });
+
+  it('fails a page whose callback logged data that cannot be sent, once, without a retry', async () => {
+    const file = marker();
+    const { items, failures, stats } = await runCrawl(FAULTS, {
+      workers: 1,
+      start: [{ url: at('/page'), callback: 'fnInLog', userData: { marker: file } }, at('/ok')],
+    });
+    expect(attempts(file)).toBe(1);
+    expect(stats.retries).toBe(0);
+    expect(failures).toEqual([
+      expect.objectContaining({
+        url: at('/page'),
+        callback: 'fnInLog',
+        error: expect.objectContaining({
+          code: 'TRAWL_ERR_ITEM',
+          message: expect.stringMatching(/^callback fnInLog on \S+ produced data that cannot be sent/),
+        }),
+      }),
+    ]);
+    expect(items).toEqual([expect.objectContaining({ title: 'Fine' })]);
+  });
+
+  it('fails every page, without a retry, when no parser thread can start', async () => {
+    const { items, failures, stats } = await runCrawl(FAULTS, {
+      workers: 1,
+      workerHeapMb: 1,
+      start: [at('/ok'), at('/ok2')],
+    });
+    expect(items).toEqual([]);
+    expect(stats.retries).toBe(0);
+    expect(failures).toHaveLength(2);
+    for (const failure of failures)
+      expect(failure).toMatchObject({
+        stage: 'parse',
+        attempts: 1,
+        error: {
+          code: 'TRAWL_ERR_WORKER_START',
+          message: expect.stringMatching(/parser threads fail to start/),
+        },
+      });
   });
 
   it('parses malformed HTML, NUL bytes and 100,000-level nesting without a failure', async () => {

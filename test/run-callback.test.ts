@@ -173,6 +173,7 @@ describe('runCallback: failures', () => {
     const odd = await run({
       name: 's',
       parse: () => {
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- what the test is about
         throw 'plain string';
       },
     });
@@ -181,9 +182,55 @@ describe('runCallback: failures', () => {
     );
   });
 
-  it('names a callback the spider does not have', async () => {
+  it('names a callback the spider does not have, as a spider mistake', async () => {
     const outcome = await run({ name: 's', parse: () => undefined }, 'detail');
-    expect(outcome.error?.message).toBe('spider s has no callback named "detail"');
+    expect(outcome.error).toMatchObject({
+      code: 'TRAWL_ERR_SPIDER_INVALID',
+      message: 'no callback named "detail" for http://h/: spider s has no such callback (it has parse)',
+    });
+  });
+
+  it('fails a follow-up request for a misspelt callback where it is yielded', async () => {
+    const outcome = await run({
+      name: 's',
+      *parse(p: Page) {
+        yield { first: 1 };
+        yield p.follow('/book/1', 'bok');
+        yield { never: 1 };
+      },
+      book: () => undefined,
+    });
+    expect(outcome.items).toEqual([{ first: 1 }]);
+    expect(outcome.requests).toEqual([]);
+    expect(outcome.error).toMatchObject({
+      code: 'TRAWL_ERR_SPIDER_INVALID',
+      message:
+        'callback s.parse yielded a request for callback "bok", but spider s has no such callback (it has parse, book)',
+    });
+  });
+
+  it('lets a rules-only spider name parse', async () => {
+    const outcome = await run(
+      {
+        name: 's',
+        rules: [{ allow: '/book/*', callback: 'book' }],
+        book: (p: Page) => p.follow('/cat/1', 'parse'),
+      },
+      'book',
+    );
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.requests).toEqual([expect.objectContaining({ url: 'http://h/cat/1', callback: 'parse' })]);
+  });
+
+  it('keeps credentials out of the message and the stack', async () => {
+    const outcome = await run({
+      name: 's',
+      parse: () => {
+        throw new Error('cannot reach postgres://app:s3cret@db.internal/items');
+      },
+    });
+    expect(outcome.error?.message).toBe('cannot reach postgres://db.internal/items');
+    expect(outcome.error?.stack).not.toContain('s3cret');
   });
 });
 

@@ -19,8 +19,8 @@ interface Run {
 function trawl(args: string[], timeoutMs = 60_000): Run {
   const child = spawn(process.execPath, [CLI, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  child.stdout!.resume();
+  child.stderr.on('data', (d) => (err += d));
+  child.stdout.resume();
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
     child.on('exit', (code, signal) => {

@@ -24,8 +24,8 @@ function trawl(args: string[]): Run {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  child.stdout!.resume();
+  child.stderr.on('data', (d) => (err += d));
+  child.stdout.resume();
   const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
   const exit = new Promise<{ code: number | null; atMs: number }>((resolve) =>
     child.on('exit', (code) => {

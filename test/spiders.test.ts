@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { crawl, type DemoSite, type Item, startDemoSite } from '../src/index.js';
+import { type DemoSite, startDemoSite } from '../src/demo/site.js';
+import { crawl, type Item } from '../src/index.js';
 
 const spider = (name: string) => fileURLToPath(new URL(`../spiders/${name}`, import.meta.url));
 

@@ -86,7 +86,7 @@ const cases: Case[] = [
         sink: sinkFromUri(`${REDIS_URL}?namespace=${namespace}&key=url`),
         readBack: async () => {
           const { default: KeyvRedis } = await import('@keyv/redis');
-          const keyv = new Keyv({ store: new KeyvRedis(REDIS_URL!), namespace });
+          const keyv = new Keyv({ store: new KeyvRedis(REDIS_URL), namespace });
           const out = (await keyv.getMany(all.map((i) => String(i.url)))) as Item[];
           await keyv.clear();
           await keyv.disconnect();

@@ -2,7 +2,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { type CrawlOptions, startDemoSite } from '../index.js';
+import { startDemoSite } from '../demo/site.js';
+import type { CrawlOptions } from '../index.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 import { EXIT, isUsageError, runCrawl } from './run-crawl.js';
 

@@ -1,17 +1,16 @@
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import {
   type CrawlOptions,
+  type CrawlStats,
   crawl,
-  ensureDir,
   type FailureRecord,
   InvalidUrlError,
   jobExists,
+  JsonlSink,
   OptionError,
   OutputOpenError,
   type RequestInit,
+  redactUrl,
   SpiderInvalidError,
   sharedCrawlExists,
   SpiderNotFoundError,
@@ -75,18 +74,37 @@ export async function runCrawl(options: RunCrawlOptions): Promise<number> {
   const job = crawl(options.spider, { ...options.crawl, ...(start.length ? { start } : {}) });
 
   const failures = options.failures ? await openFailures(options.failures, resuming) : undefined;
-  if (options.statsFile) await creatable(options.statsFile, '--stats-file');
+  let statsFile = options.statsFile ? await openFile(options.statsFile, '--stats-file', false) : undefined;
+  /** The final stats as one JSON line, into the file opened before the crawl; once. */
+  const writeStats = async (stats: CrawlStats | undefined) => {
+    const file = statsFile;
+    statsFile = undefined;
+    if (!file) return;
+    try {
+      if (stats) await file.write([{ ...stats }]);
+    } finally {
+      await file.close();
+    }
+  };
+  // What goes to the log, the failures file or the summary names no credentials.
+  const outputs = options.outputs.map(redactUrl);
   job.events.on('failure', (f) => {
+    const url = redactUrl(f.url);
     log.warn(
-      { url: f.url, status: f.status, error: f.error.code, callback: f.callback, attempts: f.attempts },
+      { url, status: f.status, error: f.error.code, callback: f.callback, attempts: f.attempts },
       f.error.message,
     );
-    failures?.write(f);
+    failures?.write({ ...f, url });
   });
   job.events.on('retry', ({ request, error, delayMs }) =>
-    log.debug({ url: request.url, attempt: request.attempts, delayMs, error: error.code }, 'retry'),
+    log.debug(
+      { url: redactUrl(request.url), attempt: request.attempts, delayMs, error: error.code },
+      'retry',
+    ),
   );
-  job.events.on('log', (e) => log[e.level]({ url: e.url, ...e.data }, e.message));
+  job.events.on('log', (e) =>
+    log[e.level]({ ...(e.url ? { url: redactUrl(e.url) } : {}), ...e.data }, e.message),
+  );
 
   let interrupted = false;
   const onSignal = () => {
@@ -111,23 +129,23 @@ export async function runCrawl(options: RunCrawlOptions): Promise<number> {
 
   const progress = options.progress ? new Progress(job.stats) : undefined;
   progress?.start();
-  job.events.once('request', () =>
-    log.info({ spider: options.spider, outputs: options.outputs, resuming }, 'crawl started'),
-  );
+  job.events.once('request', () => log.info({ spider: options.spider, outputs, resuming }, 'crawl started'));
   try {
     const stats = await job.pipeTo(...sinks);
     progress?.stop();
     await failures?.close();
-    if (options.statsFile) await writeJson(options.statsFile, stats);
+    await writeStats(stats);
     log.info(
       { stopReason: stats.stopReason, pages: stats.pages, items: stats.items, failed: stats.failed },
       'crawl finished',
     );
-    process.stderr.write(`\n${summary(stats, options.outputs, { jobDir: options.crawl.jobDir })}\n`);
+    process.stderr.write(`\n${summary(stats, outputs, { jobDir: options.crawl.jobDir })}\n`);
     return interrupted ? EXIT.interrupted : EXIT.ok;
   } catch (error) {
     progress?.stop();
     await failures?.close();
+    // A crawl that failed on its way still leaves the stats it reached; a usage error, none.
+    await writeStats(isUsageError(error) && !interrupted ? undefined : job.stats);
     if (interrupted) {
       process.stderr.write(`trawl: interrupted: ${(error as Error).message}\n`);
       return EXIT.interrupted;
@@ -173,24 +191,29 @@ async function readStartFile(path: string): Promise<Array<string | RequestInit>>
   return out;
 }
 
-/** Fails with one line, before the crawl starts, when `path`'s directory cannot be made. */
-async function creatable(path: string, flag: string): Promise<void> {
-  await ensureDir(dirname(path)).catch((error: NodeJS.ErrnoException) => {
-    throw new UsageError(
-      `${flag} ${path} cannot be created: ${error.code ?? error.message} on ${error.path ?? path}`,
-    );
-  });
+/**
+ * Opens a file the CLI writes besides the outputs, before the crawl starts: one that cannot be
+ * created fails with one line. The sink makes its directory and, on resume, mends a last line a
+ * crash left unfinished.
+ */
+async function openFile(path: string, flag: string, append: boolean): Promise<JsonlSink> {
+  const sink = new JsonlSink(path, { append });
+  try {
+    await sink.open();
+  } catch (error) {
+    const cause = (error as Error).cause as NodeJS.ErrnoException | undefined;
+    const reason = cause?.code ? `${cause.code} on ${cause.path ?? path}` : (error as Error).message;
+    throw new UsageError(`${flag} ${path} cannot be created: ${reason}`, { cause: error });
+  }
+  return sink;
 }
 
 async function openFailures(path: string, append: boolean) {
-  await creatable(path, '--failures');
-  const stream = createWriteStream(path, { flags: append ? 'a' : 'w' });
-  await Promise.race([
-    once(stream, 'open'),
-    once(stream, 'error').then(([error]) => {
-      throw new UsageError(`--failures ${path} cannot be opened: ${(error as Error).message}`);
-    }),
-  ]);
+  const sink = await openFile(path, '--failures', append);
+  // Lines go out in the order the failures came; a write that fails is reported at close.
+  let written = Promise.resolve();
+  let failure: { error: unknown } | undefined;
+  let closed = false;
   return {
     write(f: FailureRecord) {
       const line = {
@@ -200,13 +223,18 @@ async function openFailures(path: string, append: boolean) {
         attempts: f.attempts,
         callback: f.callback,
       };
-      stream.write(`${JSON.stringify(line)}\n`);
+      written = written
+        .then(() => sink.write([line]))
+        .catch((error: unknown) => {
+          failure ??= { error };
+        });
     },
-    close: () => new Promise<void>((resolve) => stream.end(() => resolve())),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await written;
+      await sink.close();
+      if (failure) throw failure.error;
+    },
   };
-}
-
-async function writeJson(path: string, value: unknown): Promise<void> {
-  await ensureDir(dirname(path));
-  await writeFile(path, `${JSON.stringify(value, null, 2)}\n`);
 }

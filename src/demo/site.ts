@@ -76,9 +76,9 @@ const RATINGS = ['Zero', 'One', 'Two', 'Three', 'Four', 'Five'];
 const SITEMAP_PART = 250;
 
 /** Missing detail pages linked from listings: they answer 404. */
-export const BROKEN_LINK_IDS = [100_001, 100_002, 100_003];
+const BROKEN_LINK_IDS = [100_001, 100_002, 100_003];
 
-export function demoBooks(count = 1000): DemoBook[] {
+function demoBooks(count = 1000): DemoBook[] {
   let seed = 42;
   const random = () => {
     seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;

@@ -115,7 +115,7 @@ export class AddressGuard {
         const addresses = (result as LookupAddress[]).filter((a) => this.permits(a.address));
         if (addresses.length === 0) {
           const first = (result as LookupAddress[])[0]?.address ?? 'no address';
-          return callback(new BlockedAddressError(hostname, first, classifyAddress(first)) as never, '');
+          return callback(new BlockedAddressError(hostname, first, classifyAddress(first)), '');
         }
         if (lookupOptions.all) return callback(null, addresses);
         callback(null, addresses[0]!.address, addresses[0]!.family);
@@ -150,7 +150,7 @@ export class AddressGuard {
 }
 
 /** The IP in a URL hostname (IPv6 without brackets), or undefined for a DNS name. */
-export function literalHost(hostname: string): string | undefined {
+function literalHost(hostname: string): string | undefined {
   const bare = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
   return isIPv4(bare) || isIPv6(bare) ? bare : undefined;
 }

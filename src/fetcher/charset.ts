@@ -2,12 +2,10 @@
  * Picks the character encoding of a response as browsers do: the Encoding Standard's labels and BOM
  * sniffing, and the HTML Standard's "determining the character encoding" (13.2.3.2) with its
  * prescan. The result is the encoding's name in lowercase, as TextDecoder's `encoding` spells it;
- * the parser decodes (src/parser/decode.ts), in the worker.
+ * src/decode.ts decodes the bytes with it, in the parser worker.
  */
 import { isUtf8 } from 'node:buffer';
 import { asciiLowercase, encodingFromBom, getEncoding } from '../encodings.js';
-
-export { encodingFromBom, getEncoding };
 
 /** The HTML prescan's end condition: the first 1024 bytes, as the standard encourages. */
 const PRESCAN_BYTES = 1024;
@@ -217,8 +215,11 @@ function isXmlMimeType(essence: string): boolean {
 
 // --- Byte scans: the HTML prescan, "get an attribute", "get an XML encoding", the later <meta> ---
 
-/** Thrown when a scan needs a byte past its end: the standard's "runs out of bytes". */
-const OUT_OF_BYTES: unique symbol = Symbol('out of bytes');
+/**
+ * Thrown when a scan needs a byte past its end: the standard's "runs out of bytes". Made once, so
+ * throwing it captures no stack.
+ */
+const OUT_OF_BYTES = new Error('out of bytes');
 
 /** The first `limit` bytes of a body and a position in them. */
 class Scan {

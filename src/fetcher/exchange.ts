@@ -146,7 +146,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onRequestUpgrade(): void {
-    this.onResponseError(this.controller!, new Error('unexpected protocol upgrade'));
+    this.onResponseError(this.controller, new Error('unexpected protocol upgrade'));
   }
 
   private fail(error: Error): void {
@@ -189,9 +189,7 @@ function mayReadOn(headers: Record<string, string>): boolean {
 }
 
 /** undici gives lower-cased names; repeated headers are joined (Set-Cookie by newlines). */
-export function flattenHeaders(
-  headers: Record<string, string | string[] | undefined>,
-): Record<string, string> {
+function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name in headers) {
     const value = headers[name];

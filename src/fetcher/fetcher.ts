@@ -12,7 +12,7 @@ import {
 } from '../errors.js';
 import { DEFAULTS, type DnsLookup, type HttpCacheOptions, type TimeoutOptions } from '../options.js';
 import type { CrawlRequest, FetchedResponse, HttpMethod } from '../types.js';
-import { AddressGuard, type LookupFunction, startsOnPrivateNetwork } from './address-guard.js';
+import { AddressGuard, startsOnPrivateNetwork } from './address-guard.js';
 import { readResponseBody } from './body.js';
 import { HttpCache } from './cache.js';
 import { detectEncoding } from './charset.js';
@@ -98,8 +98,7 @@ export class Fetcher {
   static async create(options: CreateFetcherOptions): Promise<Fetcher> {
     const { startUrls = [], httpCache, ...rest } = options;
     const allowPrivateNetwork =
-      options.allowPrivateNetwork ??
-      (await startsOnPrivateNetwork(startUrls, options.lookup as LookupFunction | undefined));
+      options.allowPrivateNetwork ?? (await startsOnPrivateNetwork(startUrls, options.lookup));
     const cache = httpCache ? await HttpCache.open(httpCache) : undefined;
     return new Fetcher({ ...rest, allowPrivateNetwork, ...(cache ? { cache } : {}) });
   }
@@ -107,7 +106,7 @@ export class Fetcher {
   constructor(private readonly options: FetcherOptions) {
     this.guard = new AddressGuard({
       allowPrivate: options.allowPrivateNetwork ?? false,
-      ...(options.lookup ? { lookup: options.lookup as LookupFunction } : {}),
+      ...(options.lookup ? { lookup: options.lookup } : {}),
     });
     const common = {
       connections: options.connectionsPerOrigin ?? 16,
@@ -123,7 +122,7 @@ export class Fetcher {
       : new Agent({
           ...common,
           connect: { timeout: options.timeouts.connectMs, lookup: this.guard.lookup },
-        } as Agent.Options);
+        });
     this.dispatcher = base;
     this.robots = new RobotsCache({
       userAgent: options.userAgent,

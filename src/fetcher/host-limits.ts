@@ -281,7 +281,7 @@ function definedOnly(rule: HostRule): Partial<HostLimit> {
   return out;
 }
 
-export function matchesHost(match: string | RegExp, origin: string, host: string): boolean {
+function matchesHost(match: string | RegExp, origin: string, host: string): boolean {
   if (match instanceof RegExp) return match.test(origin);
   const m = match.toLowerCase();
   if (m.includes('://')) return m.replace(/\/$/, '') === origin;

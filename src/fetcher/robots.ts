@@ -55,6 +55,7 @@ export function parseRobots(text: string, userAgent: string): RobotsRules {
     if (key === 'sitemap') {
       if (value) sitemaps.push(value);
     } else if (!current) {
+      // A rule before any User-agent line belongs to no group.
     } else if (key === 'allow' || key === 'disallow') {
       // An empty Disallow allows everything; an empty Allow says nothing.
       if (value) current.rules.push(rule(key === 'allow', value));
@@ -106,7 +107,7 @@ function normalizePattern(pattern: string): string {
   return pattern.replace(/[^\x21-\x7e]/gu, (c) => encodeURIComponent(c));
 }
 
-export const ALLOW_ALL: RobotsRules = { isAllowed: () => true, crawlDelayMs: undefined, sitemaps: [] };
+const ALLOW_ALL: RobotsRules = { isAllowed: () => true, crawlDelayMs: undefined, sitemaps: [] };
 
 /**
  * What fetching one origin's robots.txt produced: an answer, a failure of the file itself (a

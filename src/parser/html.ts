@@ -31,7 +31,7 @@ export interface LoadedMarkup {
    * Empties the document and hands its `$` to the next page: `$` and anything selected with it
    * must not be used afterwards. Optional: an unreleased document is simply garbage collected.
    */
-  release(): void;
+  release: () => void;
 }
 
 // Loaded with require on first use: `page.$` is a synchronous getter, and a worker that only
@@ -171,8 +171,7 @@ function underOneHtmlElement(
   Element: typeof DomHandlerModule.Element,
 ): void {
   const existing = root.children.find(
-    (node): node is DomHandlerModule.Element =>
-      node.type === 'tag' && (node as DomHandlerModule.Element).name === 'html',
+    (node): node is DomHandlerModule.Element => node.type === 'tag' && node.name === 'html',
   );
   const directives: DomHandlerModule.ChildNode[] = [];
   const before: DomHandlerModule.ChildNode[] = [];

@@ -24,13 +24,15 @@ export function isLinkDrop(result: string): result is LinkDrop {
  * Leading and trailing C0 controls and spaces, and every tab or newline, are what the WHATWG URL
  * parser strips before it reads an href; the same is stripped here to see what the href starts with.
  */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const STRIPPED = /^[\u0000-\u0020]+|[\u0000-\u0020]+$|[\t\n\r]/g;
 
 /**
- * An href found on a page as an absolute http(s) URL without fragment, or the reason it is not one.
+ * An href found on a page as an absolute http(s) URL without fragment, or the reason it is not one
+ * (a LinkDrop; tell them apart with isLinkDrop).
  * Never throws: the real web is full of links that are not pages.
  */
-export function classifyLink(href: string, base: string): string | LinkDrop {
+export function classifyLink(href: string, base: string): string {
   const trimmed = href.replace(STRIPPED, '');
   if (trimmed === '') return 'empty';
   if (trimmed.startsWith('#')) return 'fragment';

@@ -15,7 +15,7 @@ import {
   type PageRequest,
   type SubmitFormOptions,
 } from '../spider.js';
-import { decodeBody } from './decode.js';
+import { decodeBody } from '../decode.js';
 import { formOf, formSubmission } from './forms.js';
 import { isXmlType, loadMarkup, MAX_OPEN_ELEMENTS } from './html.js';
 import { baseUrl, classifyLink, isLinkDrop, type LinkDrops, noDrops, resolveLink } from './links.js';

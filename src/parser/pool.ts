@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { AbortedError, ParseTimeoutError, WorkerCrashError } from '../errors.js';
+import { AbortedError, ParseTimeoutError, UsageError, WorkerCrashError } from '../errors.js';
 import { DEFAULTS, defaultWorkers } from '../options.js';
 import type { Spider } from '../spider.js';
 import type { ParseOutcome, ParseTask } from './protocol.js';
@@ -43,7 +43,9 @@ const WORKER_YOUNG_GENERATION_MB = 96;
 /**
  * Runs spider callbacks in worker threads (ThreadPool), or on the main thread when `workers` is 0.
  * Bodies are transferred to the worker, not copied; a page that overruns its timeout gets its worker
- * replaced; a worker that dies rejects its page with WorkerCrashError and is replaced.
+ * replaced; a worker that dies rejects its page with WorkerCrashError and is replaced. Failures that
+ * are not the worker's (no thread can start, a task that cannot be sent) keep their own class, so
+ * the page is not tried again.
  */
 export class ParserPool {
   private readonly threads: ThreadPool<ParseTask, ParseOutcome> | undefined;
@@ -61,7 +63,7 @@ export class ParserPool {
     this.workers = options.workers ?? defaultWorkers();
     this.parseTimeoutMs = options.parseTimeoutMs ?? DEFAULTS.parseTimeoutMs;
     if (this.workers === 0) {
-      if (!options.spider) throw new WorkerCrashError('no spider object for main-thread parsing');
+      if (!options.spider) throw new UsageError('no spider object for main-thread parsing');
       this.inline = prepareSpider(options.spider);
       return;
     }
@@ -132,10 +134,8 @@ export class ParserPool {
     } catch (error) {
       if (signal?.aborted) throw signal.reason ?? new AbortedError();
       if (timedOut) throw new ParseTimeoutError(this.parseTimeoutMs, task.url);
-      if (error instanceof AbortedError) throw error;
-      throw new WorkerCrashError(`parser worker died on ${task.url}: ${(error as Error).message}`, {
-        cause: error,
-      });
+      if (!(error instanceof WorkerCrashError)) throw error;
+      throw new WorkerCrashError(`parser worker died on ${task.url}: ${error.message}`, { cause: error });
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);

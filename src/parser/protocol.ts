@@ -19,7 +19,7 @@ export interface ParseTask {
   body: Uint8Array;
 }
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface LogLine {
   level: LogLevel;

@@ -7,7 +7,7 @@ import type { RequestInit } from '../types.js';
 
 type UrlTest = (url: URL) => boolean;
 
-export interface CompiledRule {
+interface CompiledRule {
   allow: UrlTest[];
   deny: UrlTest[];
   selector: string | undefined;
@@ -83,7 +83,7 @@ export function compilePattern(pattern: Pattern): UrlTest {
 }
 
 /** `*` = any run without `/`, `**` = any run, `{a,b}` = alternatives, all else literal; anchored. */
-export function globToRegExp(glob: string): RegExp {
+function globToRegExp(glob: string): RegExp {
   let source = '';
   let inBraces = false;
   for (let i = 0; i < glob.length; i++) {

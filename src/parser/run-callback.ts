@@ -1,6 +1,13 @@
 import { threadId } from 'node:worker_threads';
-import { ItemError } from '../errors.js';
-import { isFollowRequest, REQUEST_BRAND, type Spider } from '../spider.js';
+import {
+  CallbackError,
+  isErrorCode,
+  ItemError,
+  OptionError,
+  redactUrl,
+  SpiderInvalidError,
+} from '../errors.js';
+import { callbackNames, isFollowRequest, REQUEST_BRAND, type Spider } from '../spider.js';
 import type { Item, RequestInit } from '../types.js';
 import { PageImpl } from './page.js';
 import type { CallbackFailure, LogLine, ParseOutcome, ParseTask } from './protocol.js';
@@ -36,6 +43,11 @@ export async function runCallback(prepared: PreparedSpider, task: ParseTask): Pr
     if (isFollowRequest(value)) {
       const { [REQUEST_BRAND]: _brand, ...init } = value;
       checkRequest(init, where);
+      // A misspelt callback name fails here, where it was written, not on the page it leads to.
+      if (init.callback !== undefined && !hasCallback(prepared, init.callback))
+        throw new SpiderInvalidError(
+          `callback ${where} yielded a request for callback ${JSON.stringify(init.callback)}, but ${missing(spider)}`,
+        );
       requests.push(init);
       return;
     }
@@ -49,19 +61,20 @@ export async function runCallback(prepared: PreparedSpider, task: ParseTask): Pr
       if (isAsyncIterable(result)) for await (const value of result) collect(value);
       else if (isIterable(result)) for (const value of result) collect(value);
       else collect(result);
-    } else if (!(rules && task.callback === 'parse')) {
-      // A rules-only spider needs no parse(); any other missing name is a mistake.
-      throw new ItemError(`spider ${spider.name} has no callback named ${JSON.stringify(task.callback)}`);
+    } else if (!hasCallback(prepared, task.callback)) {
+      throw new SpiderInvalidError(
+        `no callback named ${JSON.stringify(task.callback)} for ${task.url}: ${missing(spider)}`,
+      );
     }
   } catch (thrown) {
-    error = failure(thrown, where);
+    error = failureOf(thrown, where);
   }
   // Rules run even after a failed callback: the links are still there and the crawl goes on.
   if (rules?.followFrom.has(task.callback)) {
     try {
       requests.push(...applyRules(page, rules));
     } catch (thrown) {
-      error ??= failure(thrown, where);
+      error ??= failureOf(thrown, where);
     }
   }
   page.release();
@@ -78,16 +91,35 @@ export async function runCallback(prepared: PreparedSpider, task: ParseTask): Pr
   };
 }
 
-function failure(thrown: unknown, where: string): CallbackFailure {
-  const err = thrown instanceof Error ? thrown : new Error(String(thrown));
-  const code = (err as { code?: unknown }).code;
+/**
+ * What a callback threw, as its failure. A trawl error keeps its code, also one from another copy
+ * of trawl that the spider loaded (so told by its code, not its class); anything else is a
+ * CallbackError with the thrown message.
+ */
+export function failureOf(thrown: unknown, where?: string): CallbackFailure {
+  const error = thrown instanceof Error ? thrown : undefined;
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const failure =
+    error && isErrorCode(code)
+      ? { code, message: redactUrl(error.message) }
+      : new CallbackError(error ? error.message : String(thrown), { cause: thrown });
   return {
-    code: typeof code === 'string' && code.startsWith('TRAWL_ERR_') ? code : 'TRAWL_ERR_CALLBACK',
+    code: failure.code,
     // A bad option (`page.follow(href, 'cb', { rendr: true })`) is named by its path; the
     // callback it was written in is added, as the path alone does not say which one.
-    message: code === 'TRAWL_ERR_OPTION' ? `${err.message} (in callback ${where})` : err.message,
-    ...(err.stack ? { stack: err.stack } : {}),
+    message:
+      thrown instanceof OptionError && where ? `${failure.message} (in callback ${where})` : failure.message,
+    ...(error?.stack ? { stack: redactUrl(error.stack) } : {}),
   };
+}
+
+/** A rules-only spider needs no parse(): the rules run after it. */
+function hasCallback({ spider, rules }: PreparedSpider, name: string): boolean {
+  return typeof spider[name] === 'function' || (name === 'parse' && rules !== undefined);
+}
+
+function missing(spider: Spider): string {
+  return `spider ${spider.name} has no such callback (it has ${callbackNames(spider).join(', ') || 'none'})`;
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
@@ -102,6 +134,8 @@ function isIterable(value: unknown): value is Iterable<unknown> {
 function checkRequest(init: RequestInit, where: string): void {
   if (typeof init.url !== 'string' || init.url === '')
     throw new ItemError(`callback ${where} yielded a request without a url string`);
+  if (init.callback !== undefined && typeof init.callback !== 'string')
+    throw new ItemError(`callback ${where} yielded a request whose callback is not a name`);
   if (init.userData !== undefined) {
     if (typeof init.userData !== 'object' || init.userData === null || Array.isArray(init.userData))
       throw new ItemError(`callback ${where} yielded a request whose userData is not an object`);
@@ -140,7 +174,7 @@ function checkPlain(value: unknown, where: string, path: string, ancestors: obje
         `callback ${where} yielded an item with a ${typeof value} at ${path}; items must be plain data`,
       );
   }
-  const object = value as object;
+  const object: object = value;
   if (ancestors.includes(object))
     throw new ItemError(`callback ${where} yielded an item that contains itself at ${path}`);
   if (

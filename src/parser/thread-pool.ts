@@ -4,13 +4,15 @@
  * The thread module announces itself with `{ ready: true }` once loaded and then answers every
  * task with exactly one reply. A task's `onStart` runs when a thread takes it, so a caller can time
  * the work and not the queue or a thread's start-up. A thread that dies (exit, uncaught error, out
- * of memory) fails its task and is replaced; aborting a running task stops its thread.
+ * of memory) fails its task with WorkerCrashError and is replaced; aborting a running task stops its
+ * thread. When no thread can start, tasks fail with WorkerStartError, and a task that cannot be
+ * sent (data that does not clone) with ItemError: neither is the thread's fault.
  *
  * Written for the parser pool instead of a general-purpose pool: per task it allocates one job
  * record and one message each way, and nothing that outlives the task (bench/README.md, "Parser pool: its own threads, not piscina").
  */
 import { type ResourceLimits, type TransferListItem, Worker } from 'node:worker_threads';
-import { AbortedError } from '../errors.js';
+import { AbortedError, ItemError, WorkerCrashError, WorkerStartError } from '../errors.js';
 
 export interface ThreadPoolOptions {
   /** The module each thread runs: a file URL, or JavaScript source that loads it. */
@@ -79,7 +81,7 @@ export class ThreadPool<T, R> {
       const job: Job = {
         task,
         options,
-        resolve: resolve as (result: unknown) => void,
+        resolve,
         reject,
         onAbort: undefined,
       };
@@ -159,7 +161,11 @@ export class ThreadPool<T, R> {
     thread.job = undefined;
     this.release(thread);
     if (reply.ok) this.settle(job, undefined, reply.result);
-    else this.settle(job, Object.assign(new Error(reply.message), { stack: reply.stack }));
+    else {
+      const error = new WorkerCrashError(reply.message);
+      if (reply.stack) error.stack = reply.stack;
+      this.settle(job, error);
+    }
   }
 
   private onExit(thread: Thread, code: number): void {
@@ -167,7 +173,8 @@ export class ThreadPool<T, R> {
     if (!this.threads.delete(thread)) return;
     const at = this.idle.indexOf(thread);
     if (at >= 0) this.idle.splice(at, 1);
-    const error = thread.failure ?? new Error(`worker exited with code: ${code}`);
+    const failure = thread.failure ?? new Error(`worker exited with code: ${code}`);
+    const error = new WorkerCrashError(failure.message, { cause: failure });
     const job = thread.job;
     thread.job = undefined;
     if (job) this.settle(job, error);
@@ -175,7 +182,7 @@ export class ThreadPool<T, R> {
     if (this.closed) return;
     if (!thread.ready && ++this.startupFailures >= MAX_STARTUP_FAILURES) {
       // The module itself cannot load: fail what waits instead of restarting threads forever.
-      this.giveUp(error);
+      this.giveUp(failure);
       return;
     }
     this.spawn();
@@ -183,7 +190,7 @@ export class ThreadPool<T, R> {
 
   /** No thread can be started: fails what waits and every later task. */
   private giveUp(error: Error): void {
-    this.broken ??= new Error(`parser threads fail to start: ${error.message}`, { cause: error });
+    this.broken ??= new WorkerStartError(`parser threads fail to start: ${error.message}`, { cause: error });
     for (const waiting of this.queue.splice(0)) this.settle(waiting, this.broken);
   }
 
@@ -202,7 +209,8 @@ export class ThreadPool<T, R> {
       // The task could not be cloned: nothing reached the thread.
       thread.job = undefined;
       this.release(thread);
-      this.settle(job, error as Error);
+      const message = `the task cannot be sent to a parser thread: ${(error as Error).message}`;
+      this.settle(job, new ItemError(message, { cause: error }));
       return;
     }
     job.options.onStart?.();
@@ -246,7 +254,7 @@ function isStringInputOption(arg: string): boolean {
  * The process's node options for a thread, minus those about the main script's string input
  * (`node --input-type=module -e ...`): a thread given them refuses to start.
  */
-export function workerExecArgv(execArgv: readonly string[]): string[] {
+function workerExecArgv(execArgv: readonly string[]): string[] {
   const kept: string[] = [];
   for (let i = 0; i < execArgv.length; i++) {
     const arg = execArgv[i]!;

@@ -4,10 +4,11 @@
  * thread-pool.ts for the messages).
  */
 import { parentPort, threadId } from 'node:worker_threads';
+import { ItemError, SpiderInvalidError, TrawlError } from '../errors.js';
 import { importModule } from '../load-module.js';
 import { spiderFromModule } from '../spider.js';
 import type { ParseOutcome, ParseTask } from './protocol.js';
-import { type PreparedSpider, prepareSpider, runCallback } from './run-callback.js';
+import { failureOf, type PreparedSpider, prepareSpider, runCallback } from './run-callback.js';
 import type { ThreadReply } from './thread-pool.js';
 import { collectYoungGenerationBetweenPages } from './young-generation.js';
 
@@ -28,21 +29,21 @@ async function parse(task: ParseTask): Promise<ParseOutcome> {
   try {
     prepared = await loadSpider(task.spiderPath);
   } catch (error) {
+    // The page fails with the reason, and the next page tries the import again.
     spiders.delete(task.spiderPath);
-    const err = error as Error & { code?: string };
-    return {
-      items: [],
-      requests: [],
-      logs: [],
-      error: {
-        code: err.code ?? 'TRAWL_ERR_SPIDER_INVALID',
-        message: err.message,
-      },
-      threadId,
-      durationMs: 0,
-    };
+    const reason =
+      error instanceof TrawlError
+        ? error
+        : new SpiderInvalidError(`cannot load spider module ${task.spiderPath}: ${String(error)}`, {
+            cause: error,
+          });
+    return failed(reason);
   }
   return runCallback(prepared, task);
+}
+
+function failed(error: TrawlError): ParseOutcome {
+  return { items: [], requests: [], logs: [], error: failureOf(error), threadId, durationMs: 0 };
 }
 
 function reply(message: ThreadReply<ParseOutcome>): void {
@@ -57,7 +58,10 @@ parentPort?.on('message', (task: ParseTask) => {
       try {
         reply({ ok: true, result });
       } catch (error) {
-        reply({ ok: false, message: `the outcome cannot be sent: ${(error as Error).message}` });
+        // Data that cannot be cloned (say, a DOM node in log data) is the callback's mistake, not
+        // the thread's: the page fails with it and is not tried again.
+        const message = `callback ${task.callback} on ${task.url} produced data that cannot be sent to the main thread: ${(error as Error).message}`;
+        reply({ ok: true, result: failed(new ItemError(message, { cause: error })) });
       }
     },
     (error: Error) => reply({ ok: false, message: error.message, stack: error.stack }),

@@ -35,7 +35,7 @@ export class CsvSink implements ItemSink {
   }
 }
 
-export function csvField(value: unknown): string {
+function csvField(value: unknown): string {
   if (value === undefined || value === null) return '';
   const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;

@@ -1,5 +1,5 @@
 import iconv from 'iconv-lite';
-import { encodingFromBom, getEncoding } from '../encodings.js';
+import { encodingFromBom, getEncoding } from './encodings.js';
 
 /**
  * Decodes body bytes as the Encoding Standard's "decode" does: a BOM overrides `encoding` and is
