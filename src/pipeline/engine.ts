@@ -1,14 +1,14 @@
 import { errorRecord } from '../errors.js';
-import type { CrawlOptions } from '../options.js';
+import { type CrawlOptions, resolveOptions } from '../options.js';
 import type { CrawlRequest, Item } from '../types.js';
 import { Acks } from './acks.js';
 import { Channel } from './channel.js';
 import type { CrawlEvents } from './events.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, type SchedulerContext } from './scheduler.js';
 import { Shutdown } from './shutdown.js';
 import { type CrawlStats, type StopReason, updateRates } from './stats.js';
 import { Wakeup } from './wakeup.js';
-import { type SpiderSource, type Stages, wire } from './wiring.js';
+import { loadSpider, type SpiderSource, type Stages, wire } from './wiring.js';
 
 /**
  * One crawl from start to end: wires the stages, waits for the consumer, runs the scheduler,
@@ -106,7 +106,9 @@ export class Engine {
     const startedMs = performance.now();
     let stages: Stages;
     try {
-      stages = await wire(this.source, this.userOptions, {
+      const loaded = await loadSpider(this.source);
+      const options = resolveOptions(loaded.spider.settings, this.userOptions);
+      stages = await wire(loaded, options, {
         storeFailed: (error, where) => this.storeFailed(error, where),
         workerFailed: (error) =>
           this.events.emit('log', { level: 'error', message: `parser worker failed: ${error.message}` }),
@@ -173,7 +175,7 @@ export class Engine {
     }
   }
 
-  private schedulerContext() {
+  private schedulerContext(): SchedulerContext {
     return {
       stats: this.stats,
       events: this.events,
@@ -181,8 +183,8 @@ export class Engine {
       acks: this.acks,
       shutdown: this.shutdown,
       wakeup: this.wakeup,
-      stop: (reason: StopReason) => this.stop(reason),
-      storeFailed: (error: unknown, where: string) => this.storeFailed(error, where),
+      stop: (reason) => this.stop(reason),
+      storeFailed: (error, where) => this.storeFailed(error, where),
     };
   }
 

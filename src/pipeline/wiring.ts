@@ -1,14 +1,14 @@
 /**
- * Builds every stage of a crawl from its resolved settings, in dependency order: the spider, the
- * frontier store (restored and seeded), the host limits, the fetcher, the host turns and the
+ * Builds every stage of a crawl from the spider and its resolved settings, in dependency order:
+ * the frontier store (restored and seeded), the host limits, the fetcher, the host turns and the
  * parser pool. What is built here is complete; what was opened is closed again if a later step fails.
  */
+import { RedirectError } from '../errors.js';
 import { CookieSession } from '../fetcher/cookies.js';
 import { Fetcher } from '../fetcher/fetcher.js';
 import { HostLimits } from '../fetcher/host-limits.js';
-import { RedirectError } from '../errors.js';
 import { importModule, resolveModulePath } from '../load-module.js';
-import { type CrawlOptions, type ResolvedOptions, resolveOptions } from '../options.js';
+import type { ResolvedOptions } from '../options.js';
 import { ParserPool } from '../parser/pool.js';
 import { type Spider, spiderFromModule, validateSpider } from '../spider.js';
 import type { RequestInit } from '../types.js';
@@ -25,10 +25,13 @@ import { SharedFrontier } from './shared-frontier.js';
 /** A spider module path, or an inline spider object (parsed on the main thread). */
 export type SpiderSource = string | Spider;
 
-export interface Stages {
+export interface LoadedSpider {
   spider: Spider;
   /** The module workers import the spider from; '' for an inline spider, parsed on the main thread. */
   spiderPath: string;
+}
+
+export interface Stages extends LoadedSpider {
   options: ResolvedOptions;
   store: FrontierStore;
   /** Requests the store brought back from an earlier run. */
@@ -47,12 +50,10 @@ export interface WiringHooks {
 }
 
 export async function wire(
-  source: SpiderSource,
-  userOptions: CrawlOptions,
+  { spider, spiderPath }: LoadedSpider,
+  options: ResolvedOptions,
   hooks: WiringHooks,
 ): Promise<Stages> {
-  const { spider, spiderPath } = await loadSpider(source);
-  const options = resolveOptions(spider.settings, userOptions);
   const seeds = await startRequests(spider, options);
   const allowed = followedHosts(options, seeds);
   const backing = await openBacking(options, { maxDepth: options.maxDepth, allowedHosts: allowed }, hooks);
@@ -87,7 +88,7 @@ export async function wire(
   }
 }
 
-async function loadSpider(source: SpiderSource): Promise<{ spider: Spider; spiderPath: string }> {
+export async function loadSpider(source: SpiderSource): Promise<LoadedSpider> {
   if (typeof source !== 'string') {
     validateSpider(source, 'inline spider');
     return { spider: source, spiderPath: '' };
