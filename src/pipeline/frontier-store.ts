@@ -31,8 +31,8 @@ export interface FrontierStore {
   restore(): Promise<number>;
   /**
    * Queues the requests found on `parent` (or start requests) that pass the filters and were never
-   * queued before in this crawl. Resolves once they are as durable as the store makes them, so a
-   * page reported done after it cannot lose the requests it found.
+   * queued before in this crawl. A store that persists has them on record before any later `done`,
+   * so a page reported done cannot lose the requests it found.
    */
   add(requests: readonly RequestInit[], parent?: CrawlRequest): Promise<Added>;
   /** Brings up to `wanted` requests within reach of `take`: a shared store leases them. */

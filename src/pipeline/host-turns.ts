@@ -13,10 +13,11 @@ export type Turn =
     };
 
 export interface HostTurns {
-  take(origin: string): Promise<Turn>;
+  /** The turn, at once when it is decided here, or once it has been asked for elsewhere. */
+  take(origin: string): Turn | Promise<Turn>;
 }
 
-const ALWAYS: Promise<Turn> = Promise.resolve({ taken: true, release: () => undefined });
+const ALWAYS: Turn = { taken: true, release: () => undefined };
 
 /** In a crawl of one process `HostLimits` is the whole rule: every turn is taken. */
 export const localTurns: HostTurns = { take: () => ALWAYS };

@@ -136,7 +136,9 @@ export class Scheduler {
     this.fetching++;
     gauges.maxInFlight = Math.max(gauges.maxInFlight, this.fetching);
     this.stages.hostLimits.acquire(origin);
-    const turn = await this.stages.turns.take(origin);
+    const asked = this.stages.turns.take(origin);
+    // A turn decided here is taken in the same tick, so the request goes out as it was admitted.
+    const turn = asked instanceof Promise ? await asked : asked;
     if (!turn.taken) return this.putBack(request, origin, turn);
     const response = await this.fetch(request, origin, turn.release, signal);
     if (!response) return;
