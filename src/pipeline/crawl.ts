@@ -84,39 +84,18 @@ export class Crawl implements AsyncIterable<Item> {
     const engine = this.engine;
     // A bad spider or start URL fails here, before any output file is created or truncated.
     await engine.ready;
-    const signal = engine.signal;
     let failure: unknown;
     try {
-      // Every sink opens before the first request goes out: an output that cannot be created
-      // fails the crawl before it starts. A stop or abort meanwhile ends a sink that hangs.
-      for (const sink of sinks)
-        await untilAborted(sink.open?.(signal), engine.stopSignal).catch((error) => {
-          if (error instanceof AbortedError || error instanceof OutputOpenError) throw error;
-          const message = error instanceof Error ? error.message : String(error);
-          throw new OutputOpenError(`output cannot be opened: ${message}`, { cause: error });
-        });
+      await openSinks(sinks, engine);
       engine.consumerReady();
-      const batch: Item[] = [];
-      const flush = async () => {
-        if (batch.length === 0) return;
-        const items = batch.splice(0, batch.length);
-        for (const sink of sinks) await untilAborted(sink.write(items, signal), signal);
-        engine.ack(items.length);
-      };
-      for (;;) {
-        const { value, done } = await engine.items.next();
-        if (done) break;
-        batch.push(value);
-        if (batch.length >= SINK_BATCH || engine.items.size === 0) await flush();
-      }
-      await flush();
+      await writeBatches(sinks, engine);
     } catch (error) {
       failure = error;
       engine.abort();
     } finally {
       engine.consumerDone();
       for (const sink of sinks)
-        await untilAborted(sink.close(), signal).catch((error) => (failure ??= error));
+        await untilAborted(sink.close(), engine.signal).catch((error) => (failure ??= error));
     }
     const stats = await engine.finished;
     if (failure) throw failure;
@@ -128,6 +107,38 @@ export class Crawl implements AsyncIterable<Item> {
     this.started = true;
     this.engine.start();
   }
+}
+
+/**
+ * Every sink opens before the first request goes out: an output that cannot be created fails the
+ * crawl before it starts. A stop or abort meanwhile ends a sink that hangs.
+ */
+async function openSinks(sinks: ItemSink[], engine: Engine): Promise<void> {
+  for (const sink of sinks)
+    await untilAborted(sink.open?.(engine.signal), engine.stopSignal).catch((error) => {
+      if (error instanceof AbortedError || error instanceof OutputOpenError) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new OutputOpenError(`output cannot be opened: ${message}`, { cause: error });
+    });
+}
+
+/** Writes items to every sink in batches; a batch is acknowledged once every sink has it. */
+async function writeBatches(sinks: ItemSink[], engine: Engine): Promise<void> {
+  const batch: Item[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const items = batch.splice(0, batch.length);
+    for (const sink of sinks) await untilAborted(sink.write(items, engine.signal), engine.signal);
+    engine.ack(items.length);
+  };
+  for (;;) {
+    const { value, done } = await engine.items.next();
+    if (done) break;
+    batch.push(value);
+    // A full batch, or nothing more waiting: a slow trickle of items is not held back.
+    if (batch.length >= SINK_BATCH || engine.items.size === 0) await flush();
+  }
+  await flush();
 }
 
 /**
