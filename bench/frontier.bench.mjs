@@ -16,7 +16,10 @@ const started = performance.now();
 const frontier = new Frontier({ maxDepth: Number.POSITIVE_INFINITY, allowedHosts: undefined });
 const parent = { url: 'http://host0.example/', depth: 0 };
 for (let i = 0; i < count; i++) {
-  frontier.add({ url: `http://host${i % 100}.example/catalogue/item-${i}/index.html?page=${i % 7}` }, parent);
+  frontier.offer(
+    { url: `http://host${i % 100}.example/catalogue/item-${i}/index.html?page=${i % 7}` },
+    parent,
+  );
 }
 const addMs = performance.now() - started;
 gc();
@@ -25,7 +28,7 @@ const dupStart = performance.now();
 let dups = 0;
 for (let i = 0; i < 100_000; i++) {
   if (
-    frontier.add(
+    frontier.offer(
       { url: `http://host${i % 100}.example/catalogue/item-${i}/index.html?page=${i % 7}` },
       parent,
     ) === 'duplicate'
@@ -36,7 +39,7 @@ const dupMs = performance.now() - dupStart;
 const gate = { waitMs: () => 0 };
 const popStart = performance.now();
 let popped = 0;
-while (popped < 100_000 && frontier.next(gate)) popped++;
+while (popped < 100_000 && frontier.take(gate)) popped++;
 const popMs = performance.now() - popStart;
 const result = {
   queued: frontier.pending + popped,

@@ -49,7 +49,7 @@ export type {
   TimeoutOptions,
 } from './options.js';
 export type { ClickData, FormValues } from './parser/forms.js';
-export { type Crawl, crawl, type SpiderSource } from './pipeline/engine.js';
+export { type Crawl, crawl, type SpiderSource } from './pipeline/crawl.js';
 export type { CrawlEventMap, CrawlEvents, LogEvent } from './pipeline/events.js';
 export { jobExists } from './pipeline/job-dir.js';
 export { deleteSharedCrawl, sharedCrawlExists } from './pipeline/shared-frontier.js';

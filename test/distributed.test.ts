@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { crawl } from '../src/pipeline/engine.js';
+import { crawl } from '../src/pipeline/crawl.js';
 import { deleteSharedCrawl } from '../src/pipeline/shared-frontier.js';
 import type { Page, Spider } from '../src/spider.js';
 import { MemorySink } from '../src/storage/memory.js';

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDemoSite } from '../src/demo/site.js';
-import { crawl } from '../src/pipeline/engine.js';
+import { crawl } from '../src/pipeline/crawl.js';
 import type { Page, Spider } from '../src/spider.js';
 import { MemorySink } from '../src/storage/memory.js';
 import type { ItemSink } from '../src/storage/sink.js';

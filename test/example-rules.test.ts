@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoSite, startDemoSite } from '../src/demo/site.js';
-import { crawl } from '../src/pipeline/engine.js';
+import { crawl } from '../src/pipeline/crawl.js';
 import type { FailureRecord, Item } from '../src/types.js';
 
 const SPIDER = fileURLToPath(new URL('../spiders/rules.ts', import.meta.url));

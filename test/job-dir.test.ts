@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type DemoSite, startDemoSite } from '../src/demo/site.js';
-import { crawl } from '../src/pipeline/engine.js';
+import { crawl } from '../src/pipeline/crawl.js';
 import { JobDir, jobExists } from '../src/pipeline/job-dir.js';
 import type { Page, Spider } from '../src/spider.js';
 import { MemorySink } from '../src/storage/memory.js';

@@ -10,7 +10,7 @@ import { ItemError, ParseTimeoutError, WorkerCrashError, WorkerStartError } from
 import type { CrawlOptions } from '../src/options.js';
 import { ParserPool } from '../src/parser/pool.js';
 import { ThreadPool } from '../src/parser/thread-pool.js';
-import { crawl, type SpiderSource } from '../src/pipeline/engine.js';
+import { crawl, type SpiderSource } from '../src/pipeline/crawl.js';
 import type { LogEvent } from '../src/pipeline/events.js';
 import type { Spider } from '../src/spider.js';
 import type { FailureRecord, Item } from '../src/types.js';

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { OptionError } from '../src/errors.js';
 import { CookieSession } from '../src/fetcher/cookies.js';
 import { resolveOptions } from '../src/options.js';
-import { crawl } from '../src/pipeline/engine.js';
+import { crawl } from '../src/pipeline/crawl.js';
 import { JobDir } from '../src/pipeline/job-dir.js';
 import { prepareRequest } from '../src/request-init.js';
 import { type Page, request, type Spider } from '../src/spider.js';

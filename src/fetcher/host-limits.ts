@@ -193,9 +193,8 @@ export class HostLimits {
   }
 
   private markStart(state: HostState): void {
-    const jitter = state.configured.jitterMs > 0 ? this.random() * state.configured.jitterMs : 0;
-    const gap = this.gapOf(state);
-    state.nextStartAt = this.clock() + gap + jitter + deliveryMarginMs(gap);
+    const gap = startGapMs(this.gapOf(state), state.configured.jitterMs, this.random);
+    state.nextStartAt = this.clock() + gap;
   }
 
   /** Waits until `waitMs` says 0, then runs `take` in the same tick so no one else gets in between. */
@@ -287,6 +286,16 @@ function matchesHost(match: string | RegExp, origin: string, host: string): bool
   if (m.includes('://')) return m.replace(/\/$/, '') === origin;
   if (m.startsWith('*.')) return host === m.slice(2) || host.endsWith(m.slice(1));
   return host === m;
+}
+
+/**
+ * The rule every per-host limiter applies, in this process (`HostLimits`) and across the processes
+ * of a distributed crawl (the Redis gate): the next start to an origin waits `delayMs`, plus up to
+ * `jitterMs` at random, plus the delivery margin, after the previous one.
+ */
+export function startGapMs(delayMs: number, jitterMs: number, random: () => number): number {
+  const jitter = jitterMs > 0 ? random() * jitterMs : 0;
+  return delayMs + jitter + deliveryMarginMs(delayMs);
 }
 
 /**

@@ -26,6 +26,7 @@ import { join, resolve } from 'node:path';
 import { ensureDir } from '../ensure-dir.js';
 import { JobDirError } from '../errors.js';
 import type { CrawlRequest } from '../types.js';
+import { decodeRequest, encodeRequest } from './request-codec.js';
 
 const LOG = 'frontier.log';
 /** Compaction waits for the log to reach this size at least. */
@@ -337,10 +338,7 @@ function snapshotLines(snapshot: JobSnapshot, fingerprints: string[]): string[] 
 }
 
 function requestLine(request: CrawlRequest): string {
-  // Attempts start afresh on resume; a backoff deadline from a dead process means nothing.
-  const { notBefore: _notBefore, ...record } = request;
-  record.attempts = 0;
-  return `+${JSON.stringify(record)}\n`;
+  return `+${encodeRequest(request)}\n`;
 }
 
 /** Replays a log: pending = queued minus done (as a multiset, for `dontFilter` repeats). */
@@ -354,13 +352,8 @@ function parseLog(text: string): RestoredJob {
   for (const line of text.split('\n')) {
     const kind = line[0];
     if (kind === '+') {
-      let request: CrawlRequest;
-      try {
-        request = JSON.parse(line.slice(1));
-      } catch {
-        continue; // a line cut short by a crash
-      }
-      if (typeof request?.url !== 'string' || typeof request.fingerprint !== 'string') continue;
+      const request = decodeRequest(line.slice(1));
+      if (!request) continue; // a line cut short by a crash
       if (!request.dontFilter) {
         // A request queued again around a compaction appears twice; one copy is enough.
         if (queuedOnce.has(request.fingerprint)) continue;

@@ -4,9 +4,10 @@
  * here in batches; Redis holds what must be agreed on:
  *
  *   <prefix>seen      SET of request fingerprints: a URL is queued once across all processes
- *   <prefix>queue     ZSET of request ids by priority, then order of arrival
+ *   <prefix>queue     ZSET of request ids, scored in the order of ordering.ts
  *   <prefix>requests  HASH id -> request JSON, for queued and leased requests
  *   <prefix>leases    ZSET of leased request ids by lease expiry (Redis clock, ms)
+ *   <prefix>ranks     HASH leased id -> its queue score, to put it back in its place
  *   <prefix>seq       counter for arrival order
  *   <prefix>host:<origin>, <prefix>slots:<origin>   the per-host gate (see `gate`)
  *
@@ -19,7 +20,10 @@
 import { randomUUID } from 'node:crypto';
 import { createClient } from '@redis/client';
 import { SharedFrontierError } from '../errors.js';
+import { type ResolvedHostLimit, startGapMs } from '../fetcher/host-limits.js';
 import type { CrawlRequest } from '../types.js';
+import { rankScore } from './ordering.js';
+import { decodeRequest, encodeRequest } from './request-codec.js';
 
 export interface SharedFrontierOptions {
   /** redis:// or rediss:// URL. */
@@ -28,48 +32,56 @@ export interface SharedFrontierOptions {
   crawlId: string;
   /** How long a taken request stays leased without renewal. @default 15_000 */
   leaseMs?: number;
+  /** Source of randomness in [0, 1) for host jitter. @default Math.random */
+  random?: () => number;
 }
 
 /** Lua: `now` in ms on Redis's clock, the one clock every process of the crawl shares. */
 const NOW = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
-/** Ordering: priority first (higher first), then arrival. */
-const PRIORITY_SPAN = 2 ** 40;
+/** Lua: puts leased request `id` back in the queue (KEYS[1]) at its score, kept in ranks (KEYS[2]). */
+const REQUEUE = `local function requeue(id)
+  local score = redis.call('HGET', KEYS[2], id) or id
+  redis.call('HDEL', KEYS[2], id)
+  redis.call('ZADD', KEYS[1], score, id)
+end`;
 
-// KEYS: seen, queue, requests, seq. ARGV: pairs of (fingerprint or '' for unfiltered, json, priority).
-// Returns the ids of the requests that were new.
+// KEYS: seen, queue, requests, seq. ARGV: triples of (fingerprint or '' for unfiltered, json,
+// score without the arrival). Returns the ids of the requests that were new.
 const ADD = `
 local added = {}
 for i = 1, #ARGV, 3 do
-  local fp, json, priority = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  local fp, json, score = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
   if fp == '' or redis.call('SADD', KEYS[1], fp) == 1 then
     local seq = redis.call('INCR', KEYS[4])
     local id = tostring(seq)
     redis.call('HSET', KEYS[3], id, json)
-    redis.call('ZADD', KEYS[2], -priority * ${PRIORITY_SPAN} + seq, id)
+    redis.call('ZADD', KEYS[2], score + seq, id)
     added[#added + 1] = id
   end
 end
 return added
 `;
 
-// KEYS: queue, requests, leases. ARGV: count, leaseMs. Moves expired leases back to the queue
-// first, then leases up to count requests. Returns id, json pairs.
+// KEYS: queue, ranks, requests, leases. ARGV: count, leaseMs. Moves expired leases back to the
+// queue first, then leases up to count requests. Returns id, json pairs.
 const CLAIM = `
 ${NOW}
-local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
+${REQUEUE}
+local expired = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now)
 for _, id in ipairs(expired) do
-  redis.call('ZREM', KEYS[3], id)
-  if redis.call('HEXISTS', KEYS[2], id) == 1 then redis.call('ZADD', KEYS[1], tonumber(id), id) end
+  redis.call('ZREM', KEYS[4], id)
+  if redis.call('HEXISTS', KEYS[3], id) == 1 then requeue(id) end
 end
 local out = {}
 local popped = redis.call('ZPOPMIN', KEYS[1], tonumber(ARGV[1]))
 for i = 1, #popped, 2 do
   local id = popped[i]
-  local json = redis.call('HGET', KEYS[2], id)
+  local json = redis.call('HGET', KEYS[3], id)
   if json then
-    redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), id)
+    redis.call('ZADD', KEYS[4], now + tonumber(ARGV[2]), id)
+    redis.call('HSET', KEYS[2], id, popped[i + 1])
     out[#out + 1] = id
     out[#out + 1] = json
   end
@@ -88,29 +100,28 @@ for i = 3 + n, #ARGV, 2 do redis.call('ZADD', ARGV[i], 'XX', until_, ARGV[i + 1]
 return 0
 `;
 
-// KEYS: requests, leases. ARGV: ids... The requests are finished.
+// KEYS: requests, leases, ranks. ARGV: ids... The requests are finished.
 const DONE = `
 for i = 1, #ARGV do
   redis.call('HDEL', KEYS[1], ARGV[i])
   redis.call('ZREM', KEYS[2], ARGV[i])
+  redis.call('HDEL', KEYS[3], ARGV[i])
 end
 return 0
 `;
 
-// KEYS: queue, leases. ARGV: id, priority... Gives leased requests back to the queue.
+// KEYS: queue, ranks, leases. ARGV: ids... Gives leased requests back to the queue.
 const RELEASE = `
-for i = 1, #ARGV, 2 do
-  local id = ARGV[i]
-  if redis.call('ZREM', KEYS[2], id) == 1 then
-    redis.call('ZADD', KEYS[1], -tonumber(ARGV[i + 1]) * ${PRIORITY_SPAN} + tonumber(id), id)
-  end
+${REQUEUE}
+for i = 1, #ARGV do
+  if redis.call('ZREM', KEYS[3], ARGV[i]) == 1 then requeue(ARGV[i]) end
 end
 return 0
 `;
 
 // KEYS: host hash, slots zset. ARGV: slot id, concurrency, gapMs, slotMs.
 // 0 = admitted (the slot is taken and the gap starts now, on Redis's clock); -1 = the host is at
-// its concurrency; n > 0 = ms until the gap has passed.
+// its concurrency; n > 0 = ms until the gap has passed. The gap is `startGapMs`, as in HostLimits.
 const GATE = `
 ${NOW}
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
@@ -129,11 +140,12 @@ type Client = ReturnType<typeof createClient<{}, {}, {}, 2, {}>>;
 export class SharedFrontier {
   private readonly prefix: string;
   private readonly leaseMs: number;
+  private readonly random: () => number;
   /**
    * Requests this process has leased and not yet reported done, by fingerprint (the local
    * frontier hands back equal requests, not the same objects; unfiltered repeats share one).
    */
-  private readonly held = new Map<string, Array<{ id: string; priority: number }>>();
+  private readonly held = new Map<string, string[]>();
   private heldCount = 0;
   /** Host slots this process holds: slot id -> its key. */
   private readonly slots = new Map<string, string>();
@@ -147,6 +159,7 @@ export class SharedFrontier {
   ) {
     this.prefix = `trawl:${options.crawlId}:`;
     this.leaseMs = options.leaseMs ?? 15_000;
+    this.random = options.random ?? Math.random;
   }
 
   static async connect(options: SharedFrontierOptions): Promise<SharedFrontier> {
@@ -170,29 +183,34 @@ export class SharedFrontier {
   }
 
   /** Queues requests no process has queued before (unfiltered ones always); returns how many were new. */
-  async add(requests: CrawlRequest[]): Promise<number> {
+  async add(requests: readonly CrawlRequest[]): Promise<number> {
     if (requests.length === 0) return 0;
     const args: string[] = [];
     for (const request of requests)
-      args.push(request.dontFilter ? '' : request.fingerprint, encode(request), String(request.priority));
+      args.push(
+        request.dontFilter ? '' : request.fingerprint,
+        encodeRequest(request),
+        String(rankScore(request.slow === true, request.priority)),
+      );
     const added = (await this.eval(ADD, ['seen', 'queue', 'requests', 'seq'], args)) as string[];
     return added.length;
   }
 
-  /** Leases up to `count` requests, highest priority first. */
+  /** Leases up to `count` requests, first in the queue's order first. */
   async claim(count: number): Promise<CrawlRequest[]> {
     const reply = (await this.eval(
       CLAIM,
-      ['queue', 'requests', 'leases'],
+      ['queue', 'ranks', 'requests', 'leases'],
       [String(count), String(this.leaseMs)],
     )) as string[];
     const out: CrawlRequest[] = [];
     for (let i = 0; i < reply.length; i += 2) {
-      const request = JSON.parse(reply[i + 1]!) as CrawlRequest;
+      const id = reply[i]!;
+      const request = decodeRequest(reply[i + 1]!);
+      if (!request) throw new SharedFrontierError(`request ${id} in Redis cannot be read`);
       const ids = this.held.get(request.fingerprint);
-      const lease = { id: reply[i]!, priority: request.priority };
-      if (ids) ids.push(lease);
-      else this.held.set(request.fingerprint, [lease]);
+      if (ids) ids.push(id);
+      else this.held.set(request.fingerprint, [id]);
       this.heldCount++;
       out.push(request);
     }
@@ -200,28 +218,26 @@ export class SharedFrontier {
   }
 
   /** The requests are finished (fetched and their items handled, or failed for good). */
-  async done(requests: CrawlRequest[]): Promise<void> {
+  async done(requests: readonly CrawlRequest[]): Promise<void> {
     const ids: string[] = [];
     const taken = new Map<string, number>();
     for (const { fingerprint } of requests) {
       const index = taken.get(fingerprint) ?? 0;
-      const lease = this.held.get(fingerprint)?.[index];
-      if (!lease) continue;
-      ids.push(lease.id);
+      const id = this.held.get(fingerprint)?.[index];
+      if (id === undefined) continue;
+      ids.push(id);
       taken.set(fingerprint, index + 1);
     }
     if (ids.length === 0) return;
-    await this.eval(DONE, ['requests', 'leases'], ids);
+    await this.eval(DONE, ['requests', 'leases', 'ranks'], ids);
     for (const request of requests) this.forget(request.fingerprint);
   }
 
   /** Gives every held request back to the queue, e.g. when this process stops early. */
   async releaseAll(): Promise<void> {
-    const args: string[] = [];
-    for (const leases of this.held.values())
-      for (const lease of leases) args.push(lease.id, String(lease.priority));
-    if (args.length === 0) return;
-    await this.eval(RELEASE, ['queue', 'leases'], args);
+    const ids = [...this.held.values()].flat();
+    if (ids.length === 0) return;
+    await this.eval(RELEASE, ['queue', 'ranks', 'leases'], ids);
     this.held.clear();
     this.heldCount = 0;
   }
@@ -240,20 +256,22 @@ export class SharedFrontier {
   }
 
   /**
-   * Takes a turn for `origin` across every process of the crawl: at most `concurrency` requests
-   * holding a slot and `gapMs` between two admissions, on Redis's clock. Returns 0 and the slot's
-   * release when admitted, else how long to wait (-1: until a slot frees). A slot is renewed with
-   * the leases, so a process that dies frees its slots within `leaseMs`.
+   * Takes a turn for `origin` across every process of the crawl, by the rule of `HostLimits` on
+   * Redis's clock: at most `limit.concurrency` requests holding a slot, and `startGapMs` between
+   * two admissions. Returns 0 and the slot's release when admitted, else how long to wait
+   * (Infinity: until a slot frees). A slot is renewed with the leases, so a process that dies
+   * frees its slots within `leaseMs`.
    */
   async gate(
     origin: string,
-    concurrency: number,
-    gapMs: number,
+    limit: ResolvedHostLimit,
   ): Promise<{ waitMs: number; release?: () => Promise<void> }> {
     const slot = randomUUID();
     const keys = [`host:${origin}`, `slots:${origin}`];
-    const args = [slot, String(concurrency), String(Math.ceil(gapMs)), String(this.leaseMs)];
+    const gapMs = startGapMs(limit.delayMs, limit.jitterMs, this.random);
+    const args = [slot, String(limit.concurrency), String(Math.ceil(gapMs)), String(this.leaseMs)];
     const wait = Number(await this.eval(GATE, keys, args));
+    if (wait < 0) return { waitMs: Number.POSITIVE_INFINITY };
     if (wait !== 0) return { waitMs: wait };
     const slotsKey = this.key(`slots:${origin}`);
     this.slots.set(slot, slotsKey);
@@ -279,7 +297,7 @@ export class SharedFrontier {
 
   private renew(): void {
     if (this.heldCount === 0 && this.slots.size === 0) return;
-    const ids = [...this.held.values()].flatMap((leases) => leases.map((lease) => lease.id));
+    const ids = [...this.held.values()].flat();
     const args = [String(this.leaseMs), String(ids.length), ...ids];
     for (const [slot, key] of this.slots) args.push(key, slot);
     this.renewing = this.eval(RENEW, ['leases'], args).catch(() => undefined);
@@ -314,13 +332,6 @@ export class SharedFrontier {
       return this.client.sendCommand(['EVAL', script, ...tail]);
     }
   }
-}
-
-/** A request as stored: attempts start afresh in whichever process takes it. */
-function encode(request: CrawlRequest): string {
-  const { notBefore: _notBefore, ...record } = request;
-  record.attempts = 0;
-  return JSON.stringify(record);
 }
 
 async function withClient<T>(url: string, use: (client: Client) => Promise<T>): Promise<T> {

@@ -1,0 +1,169 @@
+/**
+ * The public face of a crawl: iterate it for items, or `pipeTo` sinks. Everything behind it (the
+ * stages, the scheduling, the shutdown) is the engine's.
+ */
+import { AbortedError, OutputOpenError, TrawlError } from '../errors.js';
+import type { CrawlOptions } from '../options.js';
+import type { ItemSink } from '../storage/sink.js';
+import type { Item } from '../types.js';
+import { Engine } from './engine.js';
+import { CrawlEvents } from './events.js';
+import { type CrawlStats, newStats, type StopReason } from './stats.js';
+import type { SpiderSource } from './wiring.js';
+
+export type { SpiderSource } from './wiring.js';
+
+const SINK_BATCH = 100;
+
+/**
+ * A running (or ready) crawl. Iterate it for items, or `pipeTo` sinks; `stats` and `events` report
+ * progress. Nothing starts until the first item is asked for.
+ */
+export class Crawl implements AsyncIterable<Item> {
+  readonly stats: CrawlStats = newStats();
+  readonly events = new CrawlEvents();
+  private readonly engine: Engine;
+  private started = false;
+
+  constructor(source: SpiderSource, options: CrawlOptions = {}) {
+    this.engine = new Engine(source, options, this.stats, this.events);
+  }
+
+  /** Resolves with the final stats once the crawl has ended and released every resource. */
+  get finished(): Promise<CrawlStats> {
+    return this.engine.finished;
+  }
+
+  /** Stops scheduling new requests; in-flight work finishes and its items are still delivered. */
+  stop(reason: StopReason = 'aborted'): void {
+    this.engine.stop(reason);
+  }
+
+  /** Cancels in-flight fetches and parses at once. */
+  abort(): void {
+    this.engine.abort();
+  }
+
+  /**
+   * Items as they are parsed. An item counts as handled (for a job directory) once the loop asks
+   * for the next one; breaking out of the loop stops the crawl and releases every resource.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Item> {
+    this.begin();
+    const engine = this.engine;
+    engine.consumerReady();
+    let taken = 0;
+    return {
+      next: async () => {
+        if (taken) engine.ack(taken);
+        taken = 0;
+        try {
+          const result = await engine.items.next();
+          if (result.done) engine.consumerDone();
+          else taken = 1;
+          return result;
+        } catch (error) {
+          engine.consumerDone();
+          throw error;
+        }
+      },
+      return: async () => {
+        engine.abort();
+        await engine.finished.catch(() => undefined);
+        return { value: undefined, done: true };
+      },
+    };
+  }
+
+  /**
+   * Streams every item into the sinks (batched), closes them, and resolves with the final stats.
+   * A page counts as done only once every sink's `write` of its items has resolved.
+   */
+  async pipeTo(...sinks: ItemSink[]): Promise<CrawlStats> {
+    this.begin();
+    const engine = this.engine;
+    // A bad spider or start URL fails here, before any output file is created or truncated.
+    await engine.ready;
+    let failure: unknown;
+    try {
+      await openSinks(sinks, engine);
+      engine.consumerReady();
+      await writeBatches(sinks, engine);
+    } catch (error) {
+      failure = error;
+      engine.abort();
+    } finally {
+      engine.consumerDone();
+      for (const sink of sinks)
+        await untilAborted(sink.close(), engine.signal).catch((error) => (failure ??= error));
+    }
+    const stats = await engine.finished;
+    if (failure) throw failure;
+    return stats;
+  }
+
+  private begin(): void {
+    if (this.started) throw new TrawlError('TRAWL_ERR_USAGE', 'a crawl can be iterated only once');
+    this.started = true;
+    this.engine.start();
+  }
+}
+
+/**
+ * Every sink opens before the first request goes out: an output that cannot be created fails the
+ * crawl before it starts. A stop or abort meanwhile ends a sink that hangs.
+ */
+async function openSinks(sinks: ItemSink[], engine: Engine): Promise<void> {
+  for (const sink of sinks)
+    await untilAborted(sink.open?.(engine.signal), engine.stopSignal).catch((error) => {
+      if (error instanceof AbortedError || error instanceof OutputOpenError) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new OutputOpenError(`output cannot be opened: ${message}`, { cause: error });
+    });
+}
+
+/** Writes items to every sink in batches; a batch is acknowledged once every sink has it. */
+async function writeBatches(sinks: ItemSink[], engine: Engine): Promise<void> {
+  const batch: Item[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const items = batch.splice(0, batch.length);
+    for (const sink of sinks) await untilAborted(sink.write(items, engine.signal), engine.signal);
+    engine.ack(items.length);
+  };
+  for (;;) {
+    const { value, done } = await engine.items.next();
+    if (done) break;
+    batch.push(value);
+    // A full batch, or nothing more waiting: a slow trickle of items is not held back.
+    if (batch.length >= SINK_BATCH || engine.items.size === 0) await flush();
+  }
+  await flush();
+}
+
+/**
+ * Resolves or rejects as `promise` does, or rejects with an AbortedError once `signal` aborts: a
+ * sink that ignores the signal must not hold up the end of the crawl.
+ */
+function untilAborted<T>(promise: Promise<T> | T, signal: AbortSignal): Promise<T> {
+  if (!(promise instanceof Promise)) return Promise.resolve(promise);
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.reject(signal.reason ?? new AbortedError());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason ?? new AbortedError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/**
+ * Starts a crawl of a spider module path or an inline spider object. A relative module path is
+ * resolved against `process.cwd()`, not against the calling file; for a spider beside the caller,
+ * pass `fileURLToPath(new URL('./spider.ts', import.meta.url))`. `options.start` is an array, even
+ * for one URL.
+ */
+export function crawl(source: SpiderSource, options: CrawlOptions = {}): Crawl {
+  return new Crawl(source, options);
+}
