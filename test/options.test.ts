@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OptionError } from '../src/errors.js';
 import { type CrawlOptions, type CrawlSettings, DEFAULTS, resolveOptions } from '../src/options.js';
-import { crawl } from '../src/pipeline/engine.js';
+import { crawl } from '../src/pipeline/crawl.js';
 import { request } from '../src/spider.js';
 import { MemorySink } from '../src/storage/memory.js';
 import type { FailureRecord, Item } from '../src/types.js';

@@ -303,6 +303,6 @@ export function startGapMs(delayMs: number, jitterMs: number, random: () => numb
  * the earlier one is delayed more on its way in (a busy server loop, the kernel). A small margin,
  * 10% of the gap and at most 5 ms, keeps the gap the server observes at or above the configured one.
  */
-export function deliveryMarginMs(gapMs: number): number {
+function deliveryMarginMs(gapMs: number): number {
   return gapMs > 0 ? Math.min(5, gapMs * 0.1) : 0;
 }

@@ -69,7 +69,7 @@ const MAX_SEGMENT_REPEATS = 3;
  * query strings) are cut off here, for followed links only: a start URL is the user's choice.
  * Traps that only vary a query value (an endless calendar) are bounded by maxDepth and maxPages.
  */
-export function looksLikeTrap(url: string): boolean {
+function looksLikeTrap(url: string): boolean {
   if (url.length > MAX_URL_LENGTH) return true;
   const path = url.slice(url.indexOf('/', url.indexOf('//') + 2)).split(/[?#]/, 1)[0]!;
   const segments = path.split('/').filter(Boolean);

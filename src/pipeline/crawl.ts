@@ -2,7 +2,7 @@
  * The public face of a crawl: iterate it for items, or `pipeTo` sinks. Everything behind it (the
  * stages, the scheduling, the shutdown) is the engine's.
  */
-import { AbortedError, OutputOpenError, TrawlError } from '../errors.js';
+import { AbortedError, OutputOpenError, UsageError } from '../errors.js';
 import type { CrawlOptions } from '../options.js';
 import type { ItemSink } from '../storage/sink.js';
 import type { Item } from '../types.js';
@@ -98,12 +98,13 @@ export class Crawl implements AsyncIterable<Item> {
         await untilAborted(sink.close(), engine.signal).catch((error) => (failure ??= error));
     }
     const stats = await engine.finished;
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- what failed, rethrown as it was
     if (failure) throw failure;
     return stats;
   }
 
   private begin(): void {
-    if (this.started) throw new TrawlError('TRAWL_ERR_USAGE', 'a crawl can be iterated only once');
+    if (this.started) throw new UsageError('a crawl can be iterated only once');
     this.started = true;
     this.engine.start();
   }

@@ -1,5 +1,5 @@
-import { errorRecord } from '../errors.js';
-import { type CrawlOptions, resolveOptions } from '../options.js';
+import { errorRecord, redactUrl } from '../errors.js';
+import { type CrawlOptions, DEFAULTS, resolveOptions } from '../options.js';
 import type { CrawlRequest, Item } from '../types.js';
 import { Acks } from './acks.js';
 import { Channel } from './channel.js';
@@ -45,7 +45,7 @@ export class Engine {
     private readonly stats: CrawlStats,
     private readonly events: CrawlEvents,
   ) {
-    this.items = new Channel<Item>(userOptions.itemBuffer ?? 1000);
+    this.items = new Channel<Item>(userOptions.itemBuffer ?? DEFAULTS.itemBuffer);
     this.finished = new Promise((resolve, reject) => {
       this.resolveFinished = resolve;
       this.rejectFinished = reject;
@@ -112,6 +112,11 @@ export class Engine {
         storeFailed: (error, where) => this.storeFailed(error, where),
         workerFailed: (error) =>
           this.events.emit('log', { level: 'error', message: `parser worker failed: ${error.message}` }),
+        leaseFailed: (error) =>
+          this.events.emit('log', {
+            level: 'warn',
+            message: `${error.message}; requests held by this process may be taken over by others`,
+          }),
       });
     } catch (error) {
       this.rejectReady(error);
@@ -196,7 +201,7 @@ export class Engine {
     if (this.shutdown.signal.aborted) return;
     this.stats.stopReason = 'error';
     this.events.emit('failure', {
-      url: where,
+      url: redactUrl(where),
       error: errorRecord(error),
       attempts: 0,
       callback: '',

@@ -30,7 +30,7 @@ const PERCENT_ENCODED = /%([0-9a-fA-F]{2})/g;
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 
 /** RFC 3986 6.2.2.1 and 6.2.2.2: `%7e` -> `~`, `%2f` -> `%2F`; malformed `%zz` stays as it is. */
-export function normalizePercent(text: string): string {
+function normalizePercent(text: string): string {
   if (!text.includes('%')) return text;
   return text.replace(PERCENT_ENCODED, (_, hex: string) => {
     const char = String.fromCharCode(Number.parseInt(hex, 16));

@@ -3,7 +3,7 @@ import type { SharedFrontier } from './shared-frontier.js';
 
 /** A request's turn at its host beyond what `HostLimits` admits in this process. */
 export type Turn =
-  | { taken: true; release(): void }
+  | { taken: true; release: () => void }
   | {
       taken: false;
       /** The request goes back to the frontier until then (epoch ms); undefined: no wait. */

@@ -166,6 +166,7 @@ export class JobDir {
     const text = this.buffer.join('');
     this.buffer = [];
     this.writing = this.writing.then(async () => {
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- what failed, rethrown as it was
       if (this.failure) throw this.failure;
       try {
         await this.handle!.write(text);
@@ -214,6 +215,7 @@ export class JobDir {
     try {
       await this.flush();
       await this.saveCookies();
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- what failed, rethrown as it was
       if (this.failure) throw this.failure;
     } finally {
       await this.handle?.close();

@@ -1,4 +1,4 @@
-import { NetworkError, ParseTimeoutError, TimeoutError, WorkerCrashError } from '../errors.js';
+import { NetworkError, TimeoutError, WorkerCrashError } from '../errors.js';
 import { isRetryable, type RetryDelayOptions, retryDelayMs } from '../fetcher/retry.js';
 
 /**
@@ -54,7 +54,7 @@ export type ParseDecision =
  */
 export function afterParseError(error: unknown, parseAttempts: number, phase: CrawlPhase): ParseDecision {
   if (phase === 'cancelled') return { kind: 'abandon' };
-  const crashed = error instanceof WorkerCrashError && !(error instanceof ParseTimeoutError);
+  const crashed = error instanceof WorkerCrashError;
   if (crashed && parseAttempts === 0 && phase === 'running') return { kind: 'refetch' };
   return { kind: 'fail' };
 }

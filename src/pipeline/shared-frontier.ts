@@ -21,6 +21,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient } from '@redis/client';
 import { SharedFrontierError } from '../errors.js';
 import { type ResolvedHostLimit, startGapMs } from '../fetcher/host-limits.js';
+import { DISTRIBUTED_DEFAULTS } from '../options.js';
 import type { CrawlRequest } from '../types.js';
 import { rankScore } from './ordering.js';
 import { decodeRequest, encodeRequest } from './request-codec.js';
@@ -30,10 +31,15 @@ export interface SharedFrontierOptions {
   url: string;
   /** Name of the crawl; processes with the same name share one frontier. */
   crawlId: string;
-  /** How long a taken request stays leased without renewal. @default 15_000 */
+  /** How long a taken request stays leased without renewal. @default DISTRIBUTED_DEFAULTS.leaseMs (15 s) */
   leaseMs?: number;
   /** Source of randomness in [0, 1) for host jitter. @default Math.random */
   random?: () => number;
+  /**
+   * A lease renewal (or a slot release) failed: requests held here may be taken over by other
+   * processes. The crawl goes on; the next renewal tries again.
+   */
+  onLeaseFailure?: (error: SharedFrontierError) => void;
 }
 
 /** Lua: `now` in ms on Redis's clock, the one clock every process of the crawl shares. */
@@ -135,6 +141,8 @@ redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[4]) + 60000)
 return 0
 `;
 
+// The client's own type parameters (no modules, functions or scripts; RESP 2; no type mapping).
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
 type Client = ReturnType<typeof createClient<{}, {}, {}, 2, {}>>;
 
 export class SharedFrontier {
@@ -153,13 +161,16 @@ export class SharedFrontier {
   private readonly shas = new Map<string, string>();
   private renewing: Promise<unknown> = Promise.resolve();
 
+  private readonly onLeaseFailure: ((error: SharedFrontierError) => void) | undefined;
+
   private constructor(
     private readonly client: Client,
     options: SharedFrontierOptions,
   ) {
     this.prefix = `trawl:${options.crawlId}:`;
-    this.leaseMs = options.leaseMs ?? 15_000;
+    this.leaseMs = options.leaseMs ?? DISTRIBUTED_DEFAULTS.leaseMs;
     this.random = options.random ?? Math.random;
+    this.onLeaseFailure = options.onLeaseFailure;
   }
 
   static async connect(options: SharedFrontierOptions): Promise<SharedFrontier> {
@@ -279,7 +290,9 @@ export class SharedFrontier {
       waitMs: 0,
       release: async () => {
         this.slots.delete(slot);
-        await this.client.zRem(slotsKey, slot).catch(() => undefined);
+        await this.client
+          .zRem(slotsKey, slot)
+          .catch((error) => this.leaseFailed('a host slot release', error));
       },
     };
   }
@@ -300,7 +313,14 @@ export class SharedFrontier {
     const ids = [...this.held.values()].flat();
     const args = [String(this.leaseMs), String(ids.length), ...ids];
     for (const [slot, key] of this.slots) args.push(key, slot);
-    this.renewing = this.eval(RENEW, ['leases'], args).catch(() => undefined);
+    this.renewing = this.eval(RENEW, ['leases'], args).catch((error) =>
+      this.leaseFailed('a lease renewal', error),
+    );
+  }
+
+  private leaseFailed(what: string, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.onLeaseFailure?.(new SharedFrontierError(`${what} failed: ${message}`, { cause: error }));
   }
 
   private forget(fingerprint: string): void {

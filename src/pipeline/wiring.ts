@@ -47,6 +47,8 @@ export interface WiringHooks {
   /** The store failed (the job directory or Redis): the crawl must end with the error. */
   storeFailed(error: unknown, where: string): void;
   workerFailed(error: Error): void;
+  /** A lease renewal of the shared frontier failed; the crawl goes on. */
+  leaseFailed(error: Error): void;
 }
 
 export async function wire(
@@ -141,6 +143,7 @@ async function openDistributed(
     url: distributed.redis,
     crawlId: distributed.crawlId,
     leaseMs: distributed.leaseMs,
+    onLeaseFailure: (error) => hooks.leaseFailed(error),
   });
   const store = new DistributedStore(shared, policy, distributed.redis);
   const turns = (limits: HostLimits, fetcher: Fetcher) =>
