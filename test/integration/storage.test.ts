@@ -1,0 +1,160 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Keyv from 'keyv';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Item, type ItemSink, MemorySink, sinkFromUri } from '../../src/index.js';
+
+const REDIS_URL = process.env.REDIS_URL;
+const DATABASE_URL = process.env.DATABASE_URL;
+if (!REDIS_URL) console.warn('REDIS_URL is not set: skipping the Redis sink contract');
+if (!DATABASE_URL) console.warn('DATABASE_URL is not set: skipping the PostgreSQL sink contract');
+
+const batches: Item[][] = [
+  [
+    { url: 'http://127.0.0.1/a', title: 'Ä "quoted", comma', price: 12.5 },
+    { url: 'http://127.0.0.1/b', title: 'line\nbreak', price: 0, tags: ['x', 'y'] },
+  ],
+  [{ url: 'http://127.0.0.1/c', title: '日本語', price: 3, nested: { ok: true } }],
+];
+const all = batches.flat();
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'trawl-sinks-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+interface Case {
+  name: string;
+  skip?: string | false;
+  make(): { sink: ItemSink; readBack(): Promise<Item[]> };
+}
+
+const suffix = `${process.pid}_${Date.now()}`;
+const cases: Case[] = [
+  {
+    name: 'memory',
+    make() {
+      const sink = new MemorySink();
+      return { sink, readBack: async () => sink.items };
+    },
+  },
+  {
+    name: 'jsonl',
+    make() {
+      const path = join(dir, 'items.jsonl');
+      return {
+        sink: sinkFromUri(path),
+        readBack: async () =>
+          (await readFile(path, 'utf8'))
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l)),
+      };
+    },
+  },
+  {
+    name: 'json',
+    make() {
+      const path = join(dir, 'items.json');
+      return { sink: sinkFromUri(path), readBack: async () => JSON.parse(await readFile(path, 'utf8')) };
+    },
+  },
+  {
+    name: 'sqlite (keyv)',
+    make() {
+      const path = join(dir, 'items.sqlite');
+      return {
+        sink: sinkFromUri(`sqlite://${path}?namespace=books&key=url`),
+        readBack: async () => {
+          const { default: KeyvSqlite } = await import('@keyv/sqlite');
+          const keyv = new Keyv({ store: new KeyvSqlite({ uri: `sqlite://${path}` }), namespace: 'books' });
+          const out = (await keyv.getMany(all.map((i) => String(i.url)))) as Item[];
+          await keyv.disconnect();
+          return out;
+        },
+      };
+    },
+  },
+  {
+    name: 'redis (keyv)',
+    skip: !REDIS_URL && 'REDIS_URL not set',
+    make() {
+      const namespace = `trawl_test_${suffix}`;
+      return {
+        sink: sinkFromUri(`${REDIS_URL}?namespace=${namespace}&key=url`),
+        readBack: async () => {
+          const { default: KeyvRedis } = await import('@keyv/redis');
+          const keyv = new Keyv({ store: new KeyvRedis(REDIS_URL), namespace });
+          const out = (await keyv.getMany(all.map((i) => String(i.url)))) as Item[];
+          await keyv.clear();
+          await keyv.disconnect();
+          return out;
+        },
+      };
+    },
+  },
+  {
+    name: 'postgres',
+    skip: !DATABASE_URL && 'DATABASE_URL not set',
+    make() {
+      const table = `trawl_test_${suffix}`;
+      const url = new URL(DATABASE_URL!);
+      url.searchParams.set('table', table);
+      return {
+        sink: sinkFromUri(url.href),
+        readBack: async () => {
+          const { default: pg } = await import('pg');
+          const client = new pg.Client({ connectionString: DATABASE_URL });
+          await client.connect();
+          const { rows } = await client.query(`SELECT item FROM "${table}" ORDER BY id`);
+          await client.query(`DROP TABLE "${table}"`);
+          await client.end();
+          return rows.map((r) => r.item);
+        },
+      };
+    },
+  },
+];
+
+describe.each(cases)('the $name sink', ({ skip, make }) => {
+  it.skipIf(Boolean(skip))('stores every item of every batch, unchanged, once closed', async () => {
+    const { sink, readBack } = make();
+    await sink.open?.();
+    for (const batch of batches) await sink.write(batch);
+    await sink.close();
+    expect(await readBack()).toEqual(all);
+  });
+});
+
+describe('the csv sink', () => {
+  it('writes a header from the first item and quotes per RFC 4180', async () => {
+    const path = join(dir, 'items.csv');
+    const sink = sinkFromUri(path);
+    await sink.open?.();
+    for (const batch of batches) await sink.write(batch);
+    await sink.close();
+    expect(await readFile(path, 'utf8')).toBe(
+      [
+        'url,title,price',
+        'http://127.0.0.1/a,"Ä ""quoted"", comma",12.5',
+        'http://127.0.0.1/b,"line\nbreak",0',
+        'http://127.0.0.1/c,日本語,3',
+        '',
+      ].join('\r\n'),
+    );
+  });
+});
+
+describe('sinkFromUri', () => {
+  it.each(['items.xlsx', 'ftp://host/items', 'items'])('rejects %s with a clear message', (uri) => {
+    expect(() => sinkFromUri(uri)).toThrow(/unsupported output/);
+  });
+
+  it('rejects a table name that is not an identifier', () => {
+    expect(() => sinkFromUri('postgres://127.0.0.1/test?table=items;drop')).toThrow(
+      /invalid PostgreSQL table/,
+    );
+  });
+});
