@@ -60,23 +60,77 @@ export function isUsageError(error: unknown): boolean {
 /** Runs one crawl for the CLI: sinks, failures file, progress, signals, summary. Returns the exit code. */
 export async function runCrawl(options: RunCrawlOptions): Promise<number> {
   const log = createLogger(options.logLevel);
-  const start = [
-    ...(options.start ?? []),
-    ...(options.startFile ? await readStartFile(options.startFile) : []),
-  ];
-  // Resuming a job continues its outputs: items already written stay, new ones are appended.
-  // So does joining a distributed crawl that already has state in Redis.
-  const distributed = options.crawl.distributed;
-  const resuming =
-    (options.crawl.jobDir !== undefined && jobExists(options.crawl.jobDir)) ||
-    (distributed !== undefined && (await sharedCrawlExists(distributed.redis, distributed.crawlId)));
+  const start = await startUrls(options);
+  const resuming = await isResuming(options.crawl);
   const sinks = options.outputs.map((uri) => sinkFromUri(uri, { append: resuming }));
   const job = crawl(options.spider, { ...options.crawl, ...(start.length ? { start } : {}) });
 
   const failures = options.failures ? await openFailures(options.failures, resuming) : undefined;
-  let statsFile = options.statsFile ? await openFile(options.statsFile, '--stats-file', false) : undefined;
-  /** The final stats as one JSON line, into the file opened before the crawl; once. */
-  const writeStats = async (stats: CrawlStats | undefined) => {
+  const writeStats = statsWriter(
+    options.statsFile ? await openFile(options.statsFile, '--stats-file', false) : undefined,
+  );
+  // What goes to the log, the failures file or the summary names no credentials.
+  const outputs = options.outputs.map(redactUrl);
+  logJobEvents(job, log, failures);
+
+  const progress = options.progress ? new Progress(job.stats) : undefined;
+  const signals = handleSignals(job, progress);
+  progress?.start();
+  job.events.once('request', () => log.info({ spider: options.spider, outputs, resuming }, 'crawl started'));
+  try {
+    const stats = await job.pipeTo(...sinks);
+    progress?.stop();
+    await failures?.close();
+    await writeStats(stats);
+    log.info(
+      { stopReason: stats.stopReason, pages: stats.pages, items: stats.items, failed: stats.failed },
+      'crawl finished',
+    );
+    process.stderr.write(`\n${summary(stats, outputs, { jobDir: options.crawl.jobDir })}\n`);
+    return signals.interrupted() ? EXIT.interrupted : EXIT.ok;
+  } catch (error) {
+    progress?.stop();
+    await failures?.close();
+    // A crawl that failed on its way still leaves the stats it reached; a usage error, none.
+    await writeStats(isUsageError(error) && !signals.interrupted() ? undefined : job.stats);
+    if (signals.interrupted()) {
+      process.stderr.write(`trawl: interrupted: ${(error as Error).message}\n`);
+      return EXIT.interrupted;
+    }
+    if (isUsageError(error)) throw error;
+    log.fatal({ err: error }, 'crawl failed');
+    process.stderr.write(`trawl: ${(error as Error).message}\n`);
+    return EXIT.fatal;
+  } finally {
+    signals.dispose();
+  }
+}
+
+type Job = ReturnType<typeof crawl>;
+type Logger = ReturnType<typeof createLogger>;
+type FailuresFile = Awaited<ReturnType<typeof openFailures>>;
+
+/** The start URLs given on the command line, then those from --start-file. */
+async function startUrls(options: RunCrawlOptions): Promise<Array<string | RequestInit>> {
+  return [...(options.start ?? []), ...(options.startFile ? await readStartFile(options.startFile) : [])];
+}
+
+/**
+ * Resuming a job continues its outputs: items already written stay, new ones are appended.
+ * So does joining a distributed crawl that already has state in Redis.
+ */
+async function isResuming(options: CrawlOptions): Promise<boolean> {
+  const distributed = options.distributed;
+  return (
+    (options.jobDir !== undefined && jobExists(options.jobDir)) ||
+    (distributed !== undefined && (await sharedCrawlExists(distributed.redis, distributed.crawlId)))
+  );
+}
+
+/** The final stats as one JSON line, into the file opened before the crawl; once. */
+function statsWriter(opened: JsonlSink | undefined) {
+  let statsFile = opened;
+  return async (stats: CrawlStats | undefined) => {
     const file = statsFile;
     statsFile = undefined;
     if (!file) return;
@@ -86,8 +140,10 @@ export async function runCrawl(options: RunCrawlOptions): Promise<number> {
       await file.close();
     }
   };
-  // What goes to the log, the failures file or the summary names no credentials.
-  const outputs = options.outputs.map(redactUrl);
+}
+
+/** Failures, retries and the crawl's own log events go to the log (and failures to the failures file). */
+function logJobEvents(job: Job, log: Logger, failures: FailuresFile | undefined): void {
   job.events.on('failure', (f) => {
     const url = redactUrl(f.url);
     log.warn(
@@ -105,7 +161,13 @@ export async function runCrawl(options: RunCrawlOptions): Promise<number> {
   job.events.on('log', (e) =>
     log[e.level]({ ...(e.url ? { url: redactUrl(e.url) } : {}), ...e.data }, e.message),
   );
+}
 
+/**
+ * SIGINT/SIGTERM: the first stops the crawl gracefully on the shutdown timeline above, a second
+ * exits at once.
+ */
+function handleSignals(job: Job, progress: Progress | undefined) {
   let interrupted = false;
   const onSignal = () => {
     if (interrupted) {
@@ -126,38 +188,13 @@ export async function runCrawl(options: RunCrawlOptions): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-
-  const progress = options.progress ? new Progress(job.stats) : undefined;
-  progress?.start();
-  job.events.once('request', () => log.info({ spider: options.spider, outputs, resuming }, 'crawl started'));
-  try {
-    const stats = await job.pipeTo(...sinks);
-    progress?.stop();
-    await failures?.close();
-    await writeStats(stats);
-    log.info(
-      { stopReason: stats.stopReason, pages: stats.pages, items: stats.items, failed: stats.failed },
-      'crawl finished',
-    );
-    process.stderr.write(`\n${summary(stats, outputs, { jobDir: options.crawl.jobDir })}\n`);
-    return interrupted ? EXIT.interrupted : EXIT.ok;
-  } catch (error) {
-    progress?.stop();
-    await failures?.close();
-    // A crawl that failed on its way still leaves the stats it reached; a usage error, none.
-    await writeStats(isUsageError(error) && !interrupted ? undefined : job.stats);
-    if (interrupted) {
-      process.stderr.write(`trawl: interrupted: ${(error as Error).message}\n`);
-      return EXIT.interrupted;
-    }
-    if (isUsageError(error)) throw error;
-    log.fatal({ err: error }, 'crawl failed');
-    process.stderr.write(`trawl: ${(error as Error).message}\n`);
-    return EXIT.fatal;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  return {
+    interrupted: () => interrupted,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }
 
 /** Start URLs from a file: one URL a line, or JSONL records with `url` (and `callback`), e.g. a failures file. */

@@ -104,183 +104,51 @@ function demoBooks(count = 1000): DemoBook[] {
 
 const slugOf = (name: string) => name.toLowerCase().replaceAll(' ', '-');
 
+/** What the shop serves its routes from; `origin` is known once the server listens. */
+interface Shop {
+  books: DemoBook[];
+  byId: Map<number, DemoBook>;
+  perPage: number;
+  pages: number;
+  origin: string;
+}
+
+interface Answer {
+  status: number;
+  body?: string;
+  location?: string;
+  type?: string;
+}
+
 export async function startDemoSite(options: DemoSiteOptions = {}): Promise<DemoSite> {
   const books = demoBooks(options.books ?? 1000);
   const perPage = options.perPage ?? 20;
-  const byId = new Map(books.map((b) => [b.id, b]));
+  const shop: Shop = {
+    books,
+    byId: new Map(books.map((b) => [b.id, b])),
+    perPage,
+    pages: Math.ceil(books.length / perPage),
+    origin: '',
+  };
   const hits = new Map<string, number>();
-  const pages = Math.ceil(books.length / perPage);
-
-  const layout = (title: string, body: string) =>
-    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} | Trawl Books</title></head><body>
-<header><a href="/">Trawl Books</a> <a href="https://example.com/partner">Partner shop</a> <a href="mailto:shop@example.com">Mail us</a></header>
-<aside><ul class="categories">${CATEGORIES.map((c) => `<li><a href="/catalogue/category/${slugOf(c)}/page-1.html">${c}</a></li>`).join('')}</ul></aside>
-<main>${body}</main></body></html>`;
-
-  const listing = (list: DemoBook[], page: number, total: number, base: string, extra = '') => {
-    const pods = list
-      .map(
-        (
-          b,
-        ) => `<article class="product_pod"><h3><a href="/catalogue/${b.slug}_${b.id}/index.html#reviews" title="${escapeHtml(b.title)}">${escapeHtml(b.title)}</a></h3>
-<p class="price_color">£${b.price.toFixed(2)}</p></article>`,
-      )
-      .join('\n');
-    // Page 3's "next" goes through an old URL that redirects, as real shops do after a redesign.
-    const nextHref =
-      base === '/catalogue/page' && page === 3 ? '/catalogue/page-4' : `${base}-${page + 1}.html`;
-    const next = page < total ? `<li class="next"><a href="${nextHref}">next</a></li>` : '';
-    const prev = page > 1 ? `<li class="previous"><a href="${base}-${page - 1}.html">previous</a></li>` : '';
-    return `<section><ol class="row">${pods}${extra}</ol><ul class="pager">${prev}<li class="current">Page ${page} of ${total}</li>${next}</ul></section>`;
-  };
-
-  const route = (
-    path: string,
-    query: URLSearchParams,
-  ): { status: number; body?: string; location?: string; type?: string } => {
-    if (path === '/' || path === '/index.html') {
-      return {
-        status: 200,
-        body: layout('Home', listing(books.slice(0, perPage), 1, pages, '/catalogue/page')),
-      };
-    }
-    if (path === '/robots.txt')
-      return {
-        status: 200,
-        body: `User-agent: *\nAllow: /\nSitemap: ${origin}/sitemap.xml\n`,
-        type: 'text/plain',
-      };
-    if (path === '/sitemap.xml') {
-      const parts = Math.ceil(books.length / SITEMAP_PART);
-      const entries = Array.from(
-        { length: parts },
-        (_, i) => `<sitemap><loc>${origin}/sitemap-books-${i + 1}.xml</loc></sitemap>`,
-      );
-      return {
-        status: 200,
-        body: `<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">${entries.join('')}</sitemapindex>`,
-        type: 'application/xml',
-      };
-    }
-    let s = /^\/sitemap-books-(\d+)\.xml$/.exec(path);
-    if (s) {
-      const part = books.slice((Number(s[1]) - 1) * SITEMAP_PART, Number(s[1]) * SITEMAP_PART);
-      if (part.length === 0) return { status: 404 };
-      const urls = part.map((b) => `<url><loc>${origin}/catalogue/${b.slug}_${b.id}/index.html</loc></url>`);
-      return {
-        status: 200,
-        body: `<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">${urls.join('')}</urlset>`,
-        type: 'application/xml',
-      };
-    }
-    if (path === '/api/books') {
-      const page = Number(query.get('page') ?? '1');
-      if (!Number.isInteger(page) || page < 1 || page > pages)
-        return { status: 404, body: '{"error":"no such page"}', type: 'application/json' };
-      const list = books
-        .slice((page - 1) * perPage, page * perPage)
-        .map((b) => ({ id: b.id, title: b.title, href: `/api/books/${b.id}` }));
-      const next = page < pages ? `/api/books?page=${page + 1}` : null;
-      return {
-        status: 200,
-        body: JSON.stringify({ page, pages, books: list, next }),
-        type: 'application/json',
-      };
-    }
-    s = /^\/api\/books\/(\d+)$/.exec(path);
-    if (s) {
-      const book = byId.get(Number(s[1]));
-      if (!book) return { status: 404, body: '{"error":"no such book"}', type: 'application/json' };
-      return { status: 200, body: JSON.stringify(book), type: 'application/json' };
-    }
-    let m = /^\/catalogue\/page-(\d+)\.html$/.exec(path);
-    if (m) {
-      const page = Number(m[1]);
-      if (page < 1 || page > pages) return { status: 404 };
-      const start = (page - 1) * perPage;
-      const broken =
-        page % 17 === 7
-          ? BROKEN_LINK_IDS.map(
-              (id) =>
-                `<article class="product_pod"><h3><a href="/catalogue/gone_${id}/index.html">Out of print</a></h3></article>`,
-            ).join('')
-          : '';
-      return {
-        status: 200,
-        body: layout(
-          `Page ${page}`,
-          listing(books.slice(start, start + perPage), page, pages, '/catalogue/page', broken),
-        ),
-      };
-    }
-    m = /^\/catalogue\/page-(\d+)$/.exec(path);
-    if (m) return { status: 301, location: `/catalogue/page-${m[1]}.html` };
-    m = /^\/catalogue\/category\/([\w-]+)\/page-(\d+)\.html$/.exec(path);
-    if (m) {
-      const category = CATEGORIES.find((c) => slugOf(c) === m![1]);
-      if (!category) return { status: 404 };
-      const inCategory = books.filter((b) => b.category === category);
-      const total = Math.max(1, Math.ceil(inCategory.length / perPage));
-      const page = Number(m[2]);
-      if (page < 1 || page > total) return { status: 404 };
-      const slice = inCategory.slice((page - 1) * perPage, page * perPage);
-      return {
-        status: 200,
-        body: layout(
-          category,
-          `<h1>${category}</h1>${listing(slice, page, total, `/catalogue/category/${m[1]}/page`)}`,
-        ),
-      };
-    }
-    m = /^\/catalogue\/[\w-]+_(\d+)\/index\.html$/.exec(path);
-    if (m) {
-      const book = byId.get(Number(m[1]));
-      if (!book) return { status: 404 };
-      return {
-        status: 200,
-        body: layout(
-          book.title,
-          `<ul class="breadcrumb"><li><a href="/">Home</a></li><li><a href="/catalogue/category/${slugOf(book.category)}/page-1.html">${book.category}</a></li><li class="active">${escapeHtml(book.title)}</li></ul>
-<article class="product_page"><h1>${escapeHtml(book.title)}</h1><p class="price_color">£${book.price.toFixed(2)}</p>
-<p class="star-rating ${RATINGS[book.rating]}"></p><p class="instock availability">${book.inStock > 0 ? `In stock (${book.inStock} available)` : 'Out of stock'}</p>
-<table class="table table-striped"><tr><th>UPC</th><td>${book.upc}</td></tr><tr><th>Availability</th><td>${book.inStock}</td></tr></table></article>`,
-        ),
-      };
-    }
-    return { status: 404 };
-  };
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const target = new URL(req.url ?? '/', 'http://demo');
     const path = target.pathname;
     hits.set(path, (hits.get(path) ?? 0) + 1);
-    const answer = () => {
-      const { status, body, location, type } = route(path, target.searchParams);
-      if (location) {
-        res.writeHead(status, { location });
-        res.end();
-        return;
-      }
-      const text = body ?? '<!doctype html><title>Not found</title><h1>404 Not found</h1>';
-      res.writeHead(status, {
-        'content-type': type ?? 'text/html; charset=utf-8',
-        'content-length': Buffer.byteLength(text),
-      });
-      res.end(text);
-    };
+    const answer = () => send(res, route(shop, path, target.searchParams));
     if (options.latencyMs) setTimeout(answer, options.latencyMs);
     else answer();
   };
 
   const server: Server = createServer(handler);
-  let origin = '';
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
   });
   const { address, port } = server.address() as AddressInfo;
-  origin = `http://${address}:${port}`;
+  shop.origin = `http://${address}:${port}`;
   return {
     url: `http://${address}:${port}/`,
     books,
@@ -291,6 +159,183 @@ export async function startDemoSite(options: DemoSiteOptions = {}): Promise<Demo
         server.closeAllConnections();
       }),
   };
+}
+
+function send(res: ServerResponse, { status, body, location, type }: Answer): void {
+  if (location) {
+    res.writeHead(status, { location });
+    res.end();
+    return;
+  }
+  const text = body ?? '<!doctype html><title>Not found</title><h1>404 Not found</h1>';
+  res.writeHead(status, {
+    'content-type': type ?? 'text/html; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+/** A route answers the paths its pattern matches; the first route that matches answers. */
+type Route = [RegExp, (shop: Shop, match: RegExpExecArray, query: URLSearchParams) => Answer];
+
+const ROUTES: Route[] = [
+  [/^\/(index\.html)?$/, (shop) => homePage(shop)],
+  [/^\/robots\.txt$/, (shop) => robotsTxt(shop)],
+  [/^\/sitemap\.xml$/, (shop) => sitemapIndex(shop)],
+  [/^\/sitemap-books-(\d+)\.xml$/, (shop, m) => sitemapPart(shop, Number(m[1]))],
+  [/^\/api\/books$/, (shop, _m, query) => apiBookList(shop, query)],
+  [/^\/api\/books\/(\d+)$/, (shop, m) => apiBook(shop, Number(m[1]))],
+  [/^\/catalogue\/page-(\d+)\.html$/, (shop, m) => cataloguePage(shop, Number(m[1]))],
+  [/^\/catalogue\/page-(\d+)$/, (_shop, m) => ({ status: 301, location: `/catalogue/page-${m[1]}.html` })],
+  [
+    /^\/catalogue\/category\/([\w-]+)\/page-(\d+)\.html$/,
+    (shop, m) => categoryPage(shop, m[1]!, Number(m[2])),
+  ],
+  [/^\/catalogue\/[\w-]+_(\d+)\/index\.html$/, (shop, m) => bookPage(shop, Number(m[1]))],
+];
+
+function route(shop: Shop, path: string, query: URLSearchParams): Answer {
+  for (const [pattern, answer] of ROUTES) {
+    const match = pattern.exec(path);
+    if (match) return answer(shop, match, query);
+  }
+  return { status: 404 };
+}
+
+function homePage(shop: Shop): Answer {
+  return {
+    status: 200,
+    body: layout('Home', listing(shop.books.slice(0, shop.perPage), 1, shop.pages, '/catalogue/page')),
+  };
+}
+
+function robotsTxt(shop: Shop): Answer {
+  return {
+    status: 200,
+    body: `User-agent: *\nAllow: /\nSitemap: ${shop.origin}/sitemap.xml\n`,
+    type: 'text/plain',
+  };
+}
+
+function sitemapIndex(shop: Shop): Answer {
+  const parts = Math.ceil(shop.books.length / SITEMAP_PART);
+  const entries = Array.from(
+    { length: parts },
+    (_, i) => `<sitemap><loc>${shop.origin}/sitemap-books-${i + 1}.xml</loc></sitemap>`,
+  );
+  return {
+    status: 200,
+    body: `<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">${entries.join('')}</sitemapindex>`,
+    type: 'application/xml',
+  };
+}
+
+function sitemapPart(shop: Shop, n: number): Answer {
+  const part = shop.books.slice((n - 1) * SITEMAP_PART, n * SITEMAP_PART);
+  if (part.length === 0) return { status: 404 };
+  const urls = part.map((b) => `<url><loc>${shop.origin}/catalogue/${b.slug}_${b.id}/index.html</loc></url>`);
+  return {
+    status: 200,
+    body: `<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">${urls.join('')}</urlset>`,
+    type: 'application/xml',
+  };
+}
+
+function apiBookList(shop: Shop, query: URLSearchParams): Answer {
+  const { books, perPage, pages } = shop;
+  const page = Number(query.get('page') ?? '1');
+  if (!Number.isInteger(page) || page < 1 || page > pages)
+    return { status: 404, body: '{"error":"no such page"}', type: 'application/json' };
+  const list = books
+    .slice((page - 1) * perPage, page * perPage)
+    .map((b) => ({ id: b.id, title: b.title, href: `/api/books/${b.id}` }));
+  const next = page < pages ? `/api/books?page=${page + 1}` : null;
+  return {
+    status: 200,
+    body: JSON.stringify({ page, pages, books: list, next }),
+    type: 'application/json',
+  };
+}
+
+function apiBook(shop: Shop, id: number): Answer {
+  const book = shop.byId.get(id);
+  if (!book) return { status: 404, body: '{"error":"no such book"}', type: 'application/json' };
+  return { status: 200, body: JSON.stringify(book), type: 'application/json' };
+}
+
+function cataloguePage(shop: Shop, page: number): Answer {
+  const { books, perPage, pages } = shop;
+  if (page < 1 || page > pages) return { status: 404 };
+  const start = (page - 1) * perPage;
+  const broken =
+    page % 17 === 7
+      ? BROKEN_LINK_IDS.map(
+          (id) =>
+            `<article class="product_pod"><h3><a href="/catalogue/gone_${id}/index.html">Out of print</a></h3></article>`,
+        ).join('')
+      : '';
+  return {
+    status: 200,
+    body: layout(
+      `Page ${page}`,
+      listing(books.slice(start, start + perPage), page, pages, '/catalogue/page', broken),
+    ),
+  };
+}
+
+function categoryPage(shop: Shop, slug: string, page: number): Answer {
+  const category = CATEGORIES.find((c) => slugOf(c) === slug);
+  if (!category) return { status: 404 };
+  const inCategory = shop.books.filter((b) => b.category === category);
+  const total = Math.max(1, Math.ceil(inCategory.length / shop.perPage));
+  if (page < 1 || page > total) return { status: 404 };
+  const slice = inCategory.slice((page - 1) * shop.perPage, page * shop.perPage);
+  return {
+    status: 200,
+    body: layout(
+      category,
+      `<h1>${category}</h1>${listing(slice, page, total, `/catalogue/category/${slug}/page`)}`,
+    ),
+  };
+}
+
+function bookPage(shop: Shop, id: number): Answer {
+  const book = shop.byId.get(id);
+  if (!book) return { status: 404 };
+  return {
+    status: 200,
+    body: layout(
+      book.title,
+      `<ul class="breadcrumb"><li><a href="/">Home</a></li><li><a href="/catalogue/category/${slugOf(book.category)}/page-1.html">${book.category}</a></li><li class="active">${escapeHtml(book.title)}</li></ul>
+<article class="product_page"><h1>${escapeHtml(book.title)}</h1><p class="price_color">£${book.price.toFixed(2)}</p>
+<p class="star-rating ${RATINGS[book.rating]}"></p><p class="instock availability">${book.inStock > 0 ? `In stock (${book.inStock} available)` : 'Out of stock'}</p>
+<table class="table table-striped"><tr><th>UPC</th><td>${book.upc}</td></tr><tr><th>Availability</th><td>${book.inStock}</td></tr></table></article>`,
+    ),
+  };
+}
+
+function layout(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} | Trawl Books</title></head><body>
+<header><a href="/">Trawl Books</a> <a href="https://example.com/partner">Partner shop</a> <a href="mailto:shop@example.com">Mail us</a></header>
+<aside><ul class="categories">${CATEGORIES.map((c) => `<li><a href="/catalogue/category/${slugOf(c)}/page-1.html">${c}</a></li>`).join('')}</ul></aside>
+<main>${body}</main></body></html>`;
+}
+
+function listing(list: DemoBook[], page: number, total: number, base: string, extra = ''): string {
+  const pods = list
+    .map(
+      (
+        b,
+      ) => `<article class="product_pod"><h3><a href="/catalogue/${b.slug}_${b.id}/index.html#reviews" title="${escapeHtml(b.title)}">${escapeHtml(b.title)}</a></h3>
+<p class="price_color">£${b.price.toFixed(2)}</p></article>`,
+    )
+    .join('\n');
+  // Page 3's "next" goes through an old URL that redirects, as real shops do after a redesign.
+  const nextHref =
+    base === '/catalogue/page' && page === 3 ? '/catalogue/page-4' : `${base}-${page + 1}.html`;
+  const next = page < total ? `<li class="next"><a href="${nextHref}">next</a></li>` : '';
+  const prev = page > 1 ? `<li class="previous"><a href="${base}-${page - 1}.html">previous</a></li>` : '';
+  return `<section><ol class="row">${pods}${extra}</ol><ul class="pager">${prev}<li class="current">Page ${page} of ${total}</li>${next}</ul></section>`;
 }
 
 function escapeHtml(text: string): string {

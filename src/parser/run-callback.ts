@@ -55,17 +55,7 @@ export async function runCallback(prepared: PreparedSpider, task: ParseTask): Pr
   };
 
   try {
-    const fn = spider[task.callback];
-    if (typeof fn === 'function') {
-      const result = await fn.call(spider, page);
-      if (isAsyncIterable(result)) for await (const value of result) collect(value);
-      else if (isIterable(result)) for (const value of result) collect(value);
-      else collect(result);
-    } else if (!hasCallback(prepared, task.callback)) {
-      throw new SpiderInvalidError(
-        `no callback named ${JSON.stringify(task.callback)} for ${task.url}: ${missing(spider)}`,
-      );
-    }
+    await callSpider(prepared, task, page, collect);
   } catch (thrown) {
     error = failureOf(thrown, where);
   }
@@ -89,6 +79,27 @@ export async function runCallback(prepared: PreparedSpider, task: ParseTask): Pr
     threadId,
     durationMs: performance.now() - started,
   };
+}
+
+/** Calls the task's callback on the page and hands each value it returns or yields to `collect`. */
+async function callSpider(
+  prepared: PreparedSpider,
+  task: ParseTask,
+  page: PageImpl,
+  collect: (value: unknown) => void,
+): Promise<void> {
+  const { spider } = prepared;
+  const fn = spider[task.callback];
+  if (typeof fn === 'function') {
+    const result = await fn.call(spider, page);
+    if (isAsyncIterable(result)) for await (const value of result) collect(value);
+    else if (isIterable(result)) for (const value of result) collect(value);
+    else collect(result);
+  } else if (!hasCallback(prepared, task.callback)) {
+    throw new SpiderInvalidError(
+      `no callback named ${JSON.stringify(task.callback)} for ${task.url}: ${missing(spider)}`,
+    );
+  }
 }
 
 /**

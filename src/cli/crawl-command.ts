@@ -1,0 +1,41 @@
+import { type Command, CommanderError } from 'commander';
+import { addCrawlFlags, collect, type CrawlFlags, crawlOptions } from './flags.js';
+import { EXIT, runCrawl } from './run-crawl.js';
+
+/** `trawl crawl <spider-module>`: runs a spider module. */
+export function addCrawlCommand(program: Command): void {
+  addCrawlFlags(
+    program
+      .command('crawl')
+      .description('run a spider module')
+      .argument('<spider-module>', 'path to a spider module (.ts, .mts, .js, .mjs)')
+      .option('--start <url>', 'start URL, replaces the spider start URLs (repeatable)', collect)
+      .option('--start-file <file>', 'start URLs, one a line, or JSONL records with url (a failures file)')
+      .option(
+        '-o, --output <uri>',
+        'output: items.jsonl, items.json, items.csv or - for stdout (repeatable)',
+        collect,
+      )
+      .option('--job-dir <dir>', 'persist the frontier to resume after a stop or crash')
+      .option('--redis <url>', 'share the frontier through Redis (distributed crawl)')
+      .option('--crawl-id <name>', 'name of the distributed crawl in Redis'),
+  ).action(async (spider: string, flags: CrawlFlags) => {
+    if ((flags.redis === undefined) !== (flags.crawlId === undefined))
+      throw new CommanderError(
+        EXIT.usage,
+        'trawl.distributed',
+        'error: --redis and --crawl-id go together (a distributed crawl needs both)',
+      );
+    process.exitCode = await runCrawl({
+      spider,
+      ...(flags.start ? { start: flags.start } : {}),
+      ...(flags.startFile ? { startFile: flags.startFile } : {}),
+      outputs: flags.output ?? [],
+      crawl: crawlOptions(flags),
+      ...(flags.failures ? { failures: flags.failures } : {}),
+      ...(flags.statsFile ? { statsFile: flags.statsFile } : {}),
+      logLevel: flags.logLevel,
+      progress: flags.progress,
+    });
+  });
+}

@@ -1,0 +1,49 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type Command, CommanderError } from 'commander';
+import { startDemoSite } from '../demo/site.js';
+import { addCrawlFlags, collect, type CrawlFlags, crawlOptions, intArg } from './flags.js';
+import { EXIT, runCrawl } from './run-crawl.js';
+
+type DemoFlags = CrawlFlags & { books: number; serve?: boolean };
+
+/** `trawl demo`: serves the bundled demo book shop and crawls it with spiders/books.ts. */
+export function addDemoCommand(program: Command): void {
+  addCrawlFlags(
+    program
+      .command('demo')
+      .description('serve the bundled demo book shop on 127.0.0.1 and crawl it with spiders/books.ts')
+      .option('-o, --output <uri>', 'output URI (repeatable)', collect)
+      .option('--books <n>', 'books in the demo shop', intArg(1), 1000)
+      .option('--serve', 'only serve the demo shop until interrupted'),
+  ).action(runDemo);
+}
+
+async function runDemo(flags: DemoFlags): Promise<void> {
+  const site = await startDemoSite({ books: flags.books });
+  if (flags.serve) {
+    process.stderr.write(`demo shop at ${site.url} (Ctrl-C to stop)\n`);
+    await new Promise((resolve) => process.once('SIGINT', resolve));
+    await site.close();
+    return;
+  }
+  const spider = fileURLToPath(new URL('../../spiders/books.ts', import.meta.url));
+  if (!existsSync(spider))
+    throw new CommanderError(EXIT.fatal, 'trawl.demo', `error: example spider missing at ${spider}`);
+  const outputs = flags.output ?? ['output/books.jsonl'];
+  process.stderr.write(`demo shop with ${site.books.length} books at ${site.url}\n`);
+  try {
+    process.exitCode = await runCrawl({
+      spider,
+      start: [site.url],
+      outputs,
+      crawl: crawlOptions(flags),
+      ...(flags.failures ? { failures: flags.failures } : {}),
+      ...(flags.statsFile ? { statsFile: flags.statsFile } : {}),
+      logLevel: flags.logLevel,
+      progress: flags.progress,
+    });
+  } finally {
+    await site.close();
+  }
+}
