@@ -1,3 +1,4 @@
+import { abortable } from '../abortable.js';
 import { Agent, type Dispatcher, ProxyAgent, errors as undiciErrors } from 'undici';
 import {
   AbortedError,
@@ -521,14 +522,4 @@ function findCause<T>(error: unknown, type: new (...args: never[]) => T): T | un
     if (e instanceof type) return e;
   }
   return undefined;
-}
-
-function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(new AbortedError());
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(new AbortedError());
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }

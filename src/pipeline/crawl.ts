@@ -2,6 +2,7 @@
  * The public face of a crawl: iterate it for items, or `pipeTo` sinks. Everything behind it (the
  * stages, the scheduling, the shutdown) is the engine's.
  */
+import { abortable } from '../abortable.js';
 import { AbortedError, OutputOpenError, UsageError } from '../errors.js';
 import type { CrawlOptions } from '../options.js';
 import type { ItemSink } from '../storage/sink.js';
@@ -95,7 +96,7 @@ export class Crawl implements AsyncIterable<Item> {
     } finally {
       engine.consumerDone();
       for (const sink of sinks)
-        await untilAborted(sink.close(), engine.signal).catch((error) => (failure ??= error));
+        await abortable(sink.close(), engine.signal).catch((error) => (failure ??= error));
     }
     const stats = await engine.finished;
     // eslint-disable-next-line @typescript-eslint/only-throw-error -- what failed, rethrown as it was
@@ -116,7 +117,7 @@ export class Crawl implements AsyncIterable<Item> {
  */
 async function openSinks(sinks: ItemSink[], engine: Engine): Promise<void> {
   for (const sink of sinks)
-    await untilAborted(sink.open?.(engine.signal), engine.stopSignal).catch((error) => {
+    await abortable(sink.open?.(engine.signal), engine.stopSignal).catch((error) => {
       if (error instanceof AbortedError || error instanceof OutputOpenError) throw error;
       const message = error instanceof Error ? error.message : String(error);
       throw new OutputOpenError(`output cannot be opened: ${message}`, { cause: error });
@@ -129,7 +130,7 @@ async function writeBatches(sinks: ItemSink[], engine: Engine): Promise<void> {
   const flush = async () => {
     if (batch.length === 0) return;
     const items = batch.splice(0, batch.length);
-    for (const sink of sinks) await untilAborted(sink.write(items, engine.signal), engine.signal);
+    for (const sink of sinks) await abortable(sink.write(items, engine.signal), engine.signal);
     engine.ack(items.length);
   };
   for (;;) {
@@ -140,23 +141,6 @@ async function writeBatches(sinks: ItemSink[], engine: Engine): Promise<void> {
     if (batch.length >= SINK_BATCH || engine.items.size === 0) await flush();
   }
   await flush();
-}
-
-/**
- * Resolves or rejects as `promise` does, or rejects with an AbortedError once `signal` aborts: a
- * sink that ignores the signal must not hold up the end of the crawl.
- */
-function untilAborted<T>(promise: Promise<T> | T, signal: AbortSignal): Promise<T> {
-  if (!(promise instanceof Promise)) return Promise.resolve(promise);
-  if (signal.aborted) {
-    promise.catch(() => undefined);
-    return Promise.reject(signal.reason ?? new AbortedError());
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason ?? new AbortedError());
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 /**
