@@ -55,6 +55,14 @@ export default tseslint.config(
     },
   },
   {
+    // A module reads in one sitting and a function fits on a screen (counted without blanks and comments).
+    files: ['src/**/*.ts'],
+    rules: {
+      'max-lines': ['error', { max: 400, skipBlankLines: true, skipComments: true }],
+      'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  {
     // Tests pass methods of test doubles and servers around detached.
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/unbound-method': 'off' },

@@ -9,8 +9,9 @@ import { decodeBody } from '../decode.js';
 import { AbortedError, InvalidUrlError, OptionError } from '../errors.js';
 import { type CrawlSettings, type DnsLookup, resolveOptions } from '../options.js';
 import { prepareRequest } from '../request-init.js';
-import type { CrawlRequest, HttpMethod, RequestInit, RequestOptions } from '../types.js';
+import type { CrawlRequest, FetchedResponse, HttpMethod, RequestInit, RequestOptions } from '../types.js';
 import { Fetcher } from './fetcher.js';
+import { fetchSettings } from './fetcher-options.js';
 import { HostLimits } from './host-limits.js';
 import { isRetryable, retryDelayMs } from './retry.js';
 
@@ -100,52 +101,13 @@ export async function fetchPage(url: string, options: FetchPageOptions = {}): Pr
     if (!Object.hasOwn(KNOWN, key)) throw new OptionError(`options.${key}`, 'an option of fetchPage', key);
   const { method, body, form, json, acceptBinary, signal, ...settings } = options;
   const resolved = resolveOptions(undefined, settings);
-  const target = httpUrl(url);
-  const init = prepareRequest<RequestInit>({
-    url: target,
-    ...(method !== undefined ? { method } : {}),
-    ...(body !== undefined ? { body } : {}),
-    ...(form !== undefined ? { form } : {}),
-    ...(json !== undefined ? { json } : {}),
-  });
-  const request: CrawlRequest = {
-    url: init.url,
-    method: (init.method?.toUpperCase() ?? 'GET') as HttpMethod,
-    ...(init.headers ? { headers: init.headers } : {}),
-    ...(init.body !== undefined ? { body: init.body } : {}),
-    callback: 'parse',
-    userData: {},
-    priority: 0,
-    depth: 0,
-    dontFilter: true,
-    acceptBinary: acceptBinary ?? false,
-    fingerprint: init.url,
-    attempts: 0,
-  };
+  const request = oneOffRequest(httpUrl(url), { method, body, form, json, acceptBinary });
   const hostLimits = new HostLimits(resolved.perHost, {
     rules: resolved.hosts,
     adaptive: false,
     maxPauseMs: resolved.backoff.maxRetryAfterMs,
   });
-  const fetcher = await Fetcher.create({
-    userAgent: resolved.userAgent,
-    headers: resolved.headers,
-    timeouts: resolved.timeouts,
-    maxBodyBytes: resolved.maxBodyBytes,
-    maxRedirects: resolved.maxRedirects,
-    hostLimits,
-    obeyRobotsTxt: resolved.obeyRobotsTxt,
-    ...(resolved.allowPrivateNetwork !== undefined
-      ? { allowPrivateNetwork: resolved.allowPrivateNetwork }
-      : {}),
-    ...(resolved.dnsLookup ? { lookup: resolved.dnsLookup } : {}),
-    ...(resolved.proxy ? { proxy: resolved.proxy } : {}),
-    cookies: resolved.cookies,
-    acceptStatus: resolved.acceptStatus,
-    ...(resolved.httpCache ? { httpCache: resolved.httpCache } : {}),
-    maxRetryAfterMs: resolved.backoff.maxRetryAfterMs,
-    startUrls: [request.url],
-  });
+  const fetcher = await Fetcher.create({ ...fetchSettings(resolved), hostLimits, startUrls: [request.url] });
   const origin = new URL(request.url).origin;
   try {
     for (;;) {
@@ -155,18 +117,7 @@ export async function fetchPage(url: string, options: FetchPageOptions = {}): Pr
       request.attempts++;
       let failure: unknown;
       try {
-        const response = await fetcher.fetch(request, signal);
-        return {
-          url: response.url,
-          status: response.status,
-          headers: response.headers,
-          text: decodeBody(response.body, response.encoding),
-          body: response.body,
-          encoding: response.encoding,
-          redirects: response.redirects,
-          attempts: request.attempts,
-          elapsedMs: response.elapsedMs,
-        };
+        return toFetchedPage(await fetcher.fetch(request, signal), request.attempts);
       } catch (error) {
         failure = error;
       } finally {
@@ -181,6 +132,43 @@ export async function fetchPage(url: string, options: FetchPageOptions = {}): Pr
   } finally {
     await fetcher.close();
   }
+}
+
+type RequestParts = Pick<FetchPageOptions, 'method' | 'body' | 'form' | 'json' | 'acceptBinary'>;
+
+/** The request a one-off fetch sends: no callback, no dedupe, no attempts yet. */
+function oneOffRequest(url: string, parts: RequestParts): CrawlRequest {
+  const { acceptBinary, ...rest } = parts;
+  const defined = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined));
+  const init = prepareRequest<RequestInit>({ url, ...defined });
+  return {
+    url: init.url,
+    method: (init.method?.toUpperCase() ?? 'GET') as HttpMethod,
+    ...(init.headers ? { headers: init.headers } : {}),
+    ...(init.body !== undefined ? { body: init.body } : {}),
+    callback: 'parse',
+    userData: {},
+    priority: 0,
+    depth: 0,
+    dontFilter: true,
+    acceptBinary: acceptBinary ?? false,
+    fingerprint: init.url,
+    attempts: 0,
+  };
+}
+
+function toFetchedPage(response: FetchedResponse, attempts: number): FetchedPage {
+  return {
+    url: response.url,
+    status: response.status,
+    headers: response.headers,
+    text: decodeBody(response.body, response.encoding),
+    body: response.body,
+    encoding: response.encoding,
+    redirects: response.redirects,
+    attempts,
+    elapsedMs: response.elapsedMs,
+  };
 }
 
 function httpUrl(url: string): string {

@@ -1,17 +1,12 @@
-import { abortable } from '../abortable.js';
 import { Agent, type Dispatcher, ProxyAgent, errors as undiciErrors } from 'undici';
+import { abortable } from '../abortable.js';
 import {
-  AbortedError,
-  BlockedAddressError,
   ContentTypeSkippedError,
   HttpStatusError,
-  NetworkError,
   RobotsDisallowedError,
   RobotsUnavailableError,
-  TimeoutError,
-  TrawlError,
 } from '../errors.js';
-import { DEFAULTS, type DnsLookup, type HttpCacheOptions, type TimeoutOptions } from '../options.js';
+import { DEFAULTS } from '../options.js';
 import type { CrawlRequest, FetchedResponse, HttpMethod } from '../types.js';
 import { AddressGuard, startsOnPrivateNetwork } from './address-guard.js';
 import { readResponseBody } from './body.js';
@@ -20,62 +15,16 @@ import { detectEncoding } from './charset.js';
 import { CookieSession } from './cookies.js';
 import { type Attempt, DeadlineWatch } from './deadline.js';
 import { Exchange } from './exchange.js';
-import type { HostLimits } from './host-limits.js';
+import { classifyFetchError } from './fetch-errors.js';
+import type { CreateFetcherOptions, FetcherOptions } from './fetcher-options.js';
 import { headersToDrop, isRedirect, nextHop, withoutHeaders } from './redirects.js';
 import { parseRetryAfter } from './retry.js';
-import { RobotsCache, type RobotsFetchResult, type RobotsRules, type RobotsVerdict } from './robots.js';
-
-export interface FetcherOptions {
-  userAgent: string;
-  headers: Record<string, string>;
-  timeouts: Required<TimeoutOptions>;
-  maxBodyBytes: number;
-  maxRedirects: number;
-  /** Sockets kept per origin; the per-host limit is what bounds use. @default 16 */
-  connectionsPerOrigin?: number;
-  /** Called for every redirect hop before it is followed (the crawl's host filters); throw to refuse it. */
-  checkRedirect?: (url: string) => void;
-  /**
-   * The crawl's per-host limits: robots.txt fetches and redirect hops take their turn in them,
-   * and every answer feeds their adaptive throttle. Without it the fetcher is not polite.
-   */
-  hostLimits?: HostLimits;
-  /** Fetch and obey robots.txt. @default DEFAULTS.obeyRobotsTxt */
-  obeyRobotsTxt?: boolean;
-  /** Private, loopback, link-local and multicast addresses: see `CrawlSettings.allowPrivateNetwork`. @default false */
-  allowPrivateNetwork?: boolean | string[];
-  /** @default dns.lookup */
-  lookup?: DnsLookup;
-  /** HTTP proxy URL. */
-  proxy?: string;
-  /** Keep a cookie jar. @default DEFAULTS.cookies */
-  cookies?: boolean;
-  /** The jar to keep cookies in (e.g. one restored from a job directory). @default a new, empty one */
-  cookieJar?: CookieSession;
-  /**
-   * Statuses outside 2xx answered to the caller instead of failing, for requests that do not set
-   * their own `acceptStatus`; a redirect status listed is not followed. @default []
-   */
-  acceptStatus?: readonly number[];
-  /** An open response cache; see `Fetcher.create` to open one from options. */
-  cache?: HttpCache;
-  /** Most Retry-After honoured as a host pause, in ms. @default DEFAULTS.backoff.maxRetryAfterMs */
-  maxRetryAfterMs?: number;
-}
-
-export interface CreateFetcherOptions extends Omit<FetcherOptions, 'cache' | 'allowPrivateNetwork'> {
-  /** When undefined, private addresses are allowed only if one of `startUrls` is on one. */
-  allowPrivateNetwork?: boolean | string[];
-  startUrls?: string[];
-  httpCache?: string | HttpCacheOptions;
-}
+import { loadRobotsTxt } from './robots-loader.js';
+import { RobotsCache, type RobotsRules, type RobotsVerdict } from './robots.js';
 
 const TEXT_TYPES =
   /^(text\/|application\/([\w.+-]*\+)?(json|xml|javascript|ecmascript|x-www-form-urlencoded)|application\/(rss|atom)\+xml|image\/svg\+xml)/i;
 const ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,application/json;q=0.8,*/*;q=0.7';
-/** RFC 9309 asks crawlers to parse at least 500 KiB of robots.txt. */
-const ROBOTS_MAX_BYTES = 512 * 1024;
-const ROBOTS_MAX_REDIRECTS = 5;
 const MAX_HEADER_BYTES = 64 * 1024;
 
 /**
@@ -127,7 +76,16 @@ export class Fetcher {
     this.dispatcher = base;
     this.robots = new RobotsCache({
       userAgent: options.userAgent,
-      load: (origin) => this.loadRobots(origin),
+      load: (origin) =>
+        loadRobotsTxt(origin, {
+          guard: this.guard,
+          deadlines: this.deadlines,
+          timeouts: options.timeouts,
+          ...(options.hostLimits ? { hostLimits: options.hostLimits } : {}),
+          send: (target, attempt) =>
+            this.send(target, target.origin, 'GET', this.robotsHeaders, undefined, attempt),
+          observe: (origin, status, startedMs) => this.observe(origin, status, startedMs),
+        }),
     });
     this.robotsOn = options.obeyRobotsTxt ?? DEFAULTS.obeyRobotsTxt;
     this.cookies =
@@ -186,7 +144,7 @@ export class Fetcher {
       if (this.options.cache) await this.options.cache.set(request, response);
       return response;
     } catch (error) {
-      throw this.classify(error, attempt?.expired ?? false, signal);
+      throw classifyFetchError(error, attempt?.expired ?? false, signal, this.options.timeouts);
     } finally {
       if (attempt) this.deadlines.end(attempt);
       this.settle(admission);
@@ -416,54 +374,6 @@ export class Fetcher {
     this.checkRobots(url);
   }
 
-  /** GETs `<origin>/robots.txt`, following a few redirects, through the same guard, agent and host limits. */
-  private async loadRobots(origin: string): Promise<RobotsFetchResult> {
-    const attempt = this.deadlines.start(this.options.timeouts.totalMs);
-    const visited = [`${origin}/robots.txt`];
-    try {
-      for (;;) {
-        const target = new URL(visited[visited.length - 1]!);
-        this.guard.checkUrl(target);
-        await this.options.hostLimits?.turn(target.origin);
-        const started = performance.now();
-        const response = this.send(target, target.origin, 'GET', this.robotsHeaders, undefined, attempt);
-        try {
-          await response.head;
-        } catch (error) {
-          if (!response.sent) this.options.hostLimits?.unsent(target.origin);
-          throw error;
-        }
-        this.observe(target.origin, response.status, started);
-        const headers = response.headers;
-        if (isRedirect(response.status, headers.location)) {
-          response.discard();
-          visited.push(nextHop(response.status, headers.location, 'GET', visited, ROBOTS_MAX_REDIRECTS).url);
-          continue;
-        }
-        if (response.status < 200 || response.status >= 300) {
-          response.discard();
-          return { status: response.status, body: '' };
-        }
-        const { body } = await readResponseBody(response, headers, ROBOTS_MAX_BYTES);
-        return { status: response.status, body: Buffer.from(body).toString('utf8') };
-      }
-    } catch (error) {
-      const classified = this.classify(error, attempt.expired, undefined);
-      // No HTTP answer at all: the host is down. Its requests fail as this error, naming the host.
-      const context = `${new URL(origin).host} is not answering (robots.txt)`;
-      if (classified instanceof TimeoutError)
-        return {
-          down: new TimeoutError(classified.phase, this.phaseMs(classified.phase), { cause: error }, context),
-        };
-      if (classified instanceof NetworkError)
-        return { down: new NetworkError(`${context}: ${classified.message}`, { cause: error }) };
-      // A redirect loop or a file over the cap: RFC 9309's "unreachable", complete disallow.
-      return { error: classified };
-    } finally {
-      this.deadlines.end(attempt);
-    }
-  }
-
   private observe(
     origin: string,
     outcome: number | 'timeout' | 'error',
@@ -477,34 +387,6 @@ export class Fetcher {
         : Math.min(retryAfterMs, this.options.maxRetryAfterMs ?? DEFAULTS.backoff.maxRetryAfterMs);
     this.options.hostLimits?.observe(origin, outcome, performance.now() - startedMs, capped, repeat);
   }
-
-  private phaseMs(phase: TimeoutError['phase']): number {
-    const t = this.options.timeouts;
-    return phase === 'connect'
-      ? t.connectMs
-      : phase === 'headers'
-        ? t.headersMs
-        : phase === 'body'
-          ? t.bodyIdleMs
-          : t.totalMs;
-  }
-
-  private classify(error: unknown, expired: boolean, signal: AbortSignal | undefined): TrawlError {
-    const blocked = findCause(error, BlockedAddressError);
-    if (blocked) return blocked;
-    if (error instanceof TrawlError) return error;
-    if (signal?.aborted) return new AbortedError();
-    if (expired) return new TimeoutError('total', this.options.timeouts.totalMs, { cause: error });
-    if (error instanceof undiciErrors.ConnectTimeoutError)
-      return new TimeoutError('connect', this.options.timeouts.connectMs, { cause: error });
-    if (error instanceof undiciErrors.HeadersTimeoutError)
-      return new TimeoutError('headers', this.options.timeouts.headersMs, { cause: error });
-    if (error instanceof undiciErrors.BodyTimeoutError)
-      return new TimeoutError('body', this.options.timeouts.bodyIdleMs, { cause: error });
-    const code = (error as { code?: string }).code;
-    const message = error instanceof Error ? error.message : String(error);
-    return new NetworkError(code ? `${code}: ${message}` : message, { cause: error });
-  }
 }
 
 interface Admission {
@@ -515,11 +397,4 @@ interface Admission {
   pending: boolean;
   /** A retry: its timeout or failure is no news about the host (see ThrottleState). */
   repeat: boolean;
-}
-
-function findCause<T>(error: unknown, type: new (...args: never[]) => T): T | undefined {
-  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (e instanceof type) return e;
-  }
-  return undefined;
 }

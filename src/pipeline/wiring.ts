@@ -6,6 +6,7 @@
 import { RedirectError } from '../errors.js';
 import { CookieSession } from '../fetcher/cookies.js';
 import { Fetcher } from '../fetcher/fetcher.js';
+import { fetchSettings } from '../fetcher/fetcher-options.js';
 import { HostLimits } from '../fetcher/host-limits.js';
 import { importModule, resolveModulePath } from '../load-module.js';
 import type { ResolvedOptions } from '../options.js';
@@ -171,32 +172,14 @@ function createFetcher(
   cookieJar: CookieSession | undefined,
 ): Promise<Fetcher> {
   return Fetcher.create({
-    userAgent: options.userAgent,
-    headers: options.headers,
-    timeouts: options.timeouts,
-    maxBodyBytes: options.maxBodyBytes,
-    maxRedirects: options.maxRedirects,
-    connectionsPerOrigin: Math.max(
-      options.perHost.concurrency,
-      ...options.hosts.map((h) => h.concurrency ?? 0),
-    ),
+    ...fetchSettings(options),
     // Redirect hops obey the same host filter as followed links.
     checkRedirect: (url) => {
       if (allowed && !allowed.has(new URL(url).hostname))
         throw new RedirectError(`redirect to offsite ${url}`);
     },
     hostLimits,
-    obeyRobotsTxt: options.obeyRobotsTxt,
-    ...(options.allowPrivateNetwork !== undefined
-      ? { allowPrivateNetwork: options.allowPrivateNetwork }
-      : {}),
-    ...(options.dnsLookup ? { lookup: options.dnsLookup } : {}),
-    ...(options.proxy ? { proxy: options.proxy } : {}),
-    cookies: options.cookies,
     ...(cookieJar ? { cookieJar } : {}),
-    acceptStatus: options.acceptStatus,
-    ...(options.httpCache ? { httpCache: options.httpCache } : {}),
-    maxRetryAfterMs: options.backoff.maxRetryAfterMs,
     startUrls: seeds.map((s) => s.url),
   });
 }

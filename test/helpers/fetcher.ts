@@ -1,4 +1,5 @@
-import { Fetcher, type FetcherOptions } from '../../src/fetcher/fetcher.js';
+import { Fetcher } from '../../src/fetcher/fetcher.js';
+import type { FetcherOptions } from '../../src/fetcher/fetcher-options.js';
 import { DEFAULTS } from '../../src/options.js';
 import type { CrawlRequest } from '../../src/types.js';
 
