@@ -46,6 +46,7 @@ export type {
   HostLimit,
   HostRule,
   HttpCacheOptions,
+  SinkOptions,
   TimeoutOptions,
 } from './options.js';
 export type { ClickData, FormValues } from './parser/forms.js';
@@ -76,13 +77,14 @@ export {
   type StartEntry,
   type SubmitFormOptions,
 } from './spider.js';
-export { CsvSink } from './storage/csv.js';
+export { CsvSink, type CsvSinkOptions } from './storage/csv.js';
 export { JsonSink } from './storage/json.js';
 export { JsonlSink } from './storage/jsonl.js';
 export { KeyvSink, type KeyvSinkOptions } from './storage/keyv.js';
 export { MemorySink } from './storage/memory.js';
 export { PostgresSink, type PostgresSinkOptions } from './storage/postgres.js';
-export type { ItemSink } from './storage/sink.js';
+export type { ItemSink, Sink, SinkContext, StoredItem } from './storage/sink.js';
+export type { SinkStats } from './storage/sink-writer.js';
 export { StdoutSink } from './storage/stdout.js';
 export { sinkFromUri } from './storage/uri.js';
 export type {

@@ -135,7 +135,7 @@ function statsWriter(opened: JsonlSink | undefined) {
     statsFile = undefined;
     if (!file) return;
     try {
-      if (stats) await file.write([{ ...stats }]);
+      if (stats) await file.append([stats]);
     } finally {
       await file.close();
     }
@@ -261,7 +261,7 @@ async function openFailures(path: string, append: boolean) {
         callback: f.callback,
       };
       written = written
-        .then(() => sink.write([line]))
+        .then(() => sink.append([line]))
         .catch((error: unknown) => {
           failure ??= { error };
         });

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Keyv from 'keyv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Item, type ItemSink, MemorySink, sinkFromUri } from '../../src/index.js';
+import { type Item, MemorySink, type Sink, sinkFromUri } from '../../src/index.js';
+import { records } from '../helpers/records.js';
 
 const REDIS_URL = process.env.REDIS_URL;
 const DATABASE_URL = process.env.DATABASE_URL;
@@ -28,7 +29,7 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 interface Case {
   name: string;
   skip?: string | false;
-  make(): { sink: ItemSink; readBack(): Promise<Item[]> };
+  make(): { sink: Sink; readBack(): Promise<Item[]> };
 }
 
 const suffix = `${process.pid}_${Date.now()}`;
@@ -108,10 +109,10 @@ const cases: Case[] = [
           const { default: pg } = await import('pg');
           const client = new pg.Client({ connectionString: DATABASE_URL });
           await client.connect();
-          const { rows } = await client.query(`SELECT item FROM "${table}" ORDER BY id`);
+          const { rows } = await client.query(`SELECT data FROM "${table}" ORDER BY key`);
           await client.query(`DROP TABLE "${table}"`);
           await client.end();
-          return rows.map((r) => r.item);
+          return rows.map((r) => r.data);
         },
       };
     },
@@ -122,27 +123,47 @@ describe.each(cases)('the $name sink', ({ skip, make }) => {
   it.skipIf(Boolean(skip))('stores every item of every batch, unchanged, once closed', async () => {
     const { sink, readBack } = make();
     await sink.open?.();
-    for (const batch of batches) await sink.write(batch);
+    let n = 0;
+    for (const batch of batches) {
+      await sink.write(records(batch, n));
+      n += batch.length;
+    }
     await sink.close();
     expect(await readBack()).toEqual(all);
   });
 });
 
 describe('the csv sink', () => {
-  it('writes a header from the first item and quotes per RFC 4180', async () => {
+  it('takes the header from the first batch, quotes per RFC 4180 and writes nested values as JSON', async () => {
     const path = join(dir, 'items.csv');
     const sink = sinkFromUri(path);
-    await sink.open?.();
-    for (const batch of batches) await sink.write(batch);
+    const warnings: string[] = [];
+    await sink.open?.({ signal: new AbortController().signal, warn: (m) => warnings.push(m) });
+    for (const batch of batches) await sink.write(records(batch));
     await sink.close();
     expect(await readFile(path, 'utf8')).toBe(
       [
-        'url,title,price',
-        'http://127.0.0.1/a,"Ä ""quoted"", comma",12.5',
-        'http://127.0.0.1/b,"line\nbreak",0',
-        'http://127.0.0.1/c,日本語,3',
+        'url,title,price,tags',
+        'http://127.0.0.1/a,"Ä ""quoted"", comma",12.5,',
+        'http://127.0.0.1/b,"line\nbreak",0,"[""x"",""y""]"',
+        'http://127.0.0.1/c,日本語,3,',
         '',
       ].join('\r\n'),
+    );
+    // The second batch brought a field the header does not have: named, not dropped silently.
+    expect(warnings).toEqual([expect.stringMatching(/field "nested" first appeared after the CSV header/)]);
+  });
+
+  it('writes the columns of ?fields= in their order, and no others', async () => {
+    const path = join(dir, 'fields.csv');
+    const sink = sinkFromUri(`${path}?fields=price,url`);
+    await sink.open?.();
+    for (const batch of batches) await sink.write(records(batch));
+    await sink.close();
+    expect(await readFile(path, 'utf8')).toBe(
+      ['price,url', '12.5,http://127.0.0.1/a', '0,http://127.0.0.1/b', '3,http://127.0.0.1/c', ''].join(
+        '\r\n',
+      ),
     );
   });
 });
