@@ -87,7 +87,8 @@ export async function runCrawl(options: RunCrawlOptions): Promise<number> {
       'crawl finished',
     );
     process.stderr.write(`\n${summary(stats, outputs, { jobDir: options.crawl.jobDir })}\n`);
-    return signals.interrupted() ? EXIT.interrupted : EXIT.ok;
+    if (signals.interrupted()) return EXIT.interrupted;
+    return fellBack(stats) ? EXIT.fatal : EXIT.ok;
   } catch (error) {
     progress?.stop();
     await failures?.close();
@@ -104,6 +105,16 @@ export async function runCrawl(options: RunCrawlOptions): Promise<number> {
   } finally {
     signals.dispose();
   }
+}
+
+/** An output that failed for good sends its items to a fallback file: the crawl did not finish cleanly. */
+function fellBack(stats: CrawlStats): boolean {
+  for (const sink of stats.sinks)
+    if (sink.fallback)
+      process.stderr.write(
+        `trawl: output ${sink.label} failed; ${sink.fallbackItems} items are in ${sink.fallback}\n`,
+      );
+  return stats.fallbackItems > 0;
 }
 
 type Job = ReturnType<typeof crawl>;

@@ -36,6 +36,7 @@ const ROWS_PER_STATEMENT = 5_000;
 export class PostgresSink implements Sink {
   readonly label: string;
   private pool: Pool | undefined;
+  private readonly guarded = new WeakSet<PoolClient>();
   private readonly table: string;
 
   constructor(
@@ -58,10 +59,11 @@ export class PostgresSink implements Sink {
     // An idle connection the server ends is dropped by the pool; the next write opens another.
     pool.on('error', () => {});
     try {
-      await pool.query(
-        `CREATE TABLE IF NOT EXISTS ${this.table} (key text PRIMARY KEY, spider text, url text, data jsonb NOT NULL, scraped_at timestamptz NOT NULL DEFAULT now())`,
-      );
-      await this.checkShape(pool);
+      // Created only when missing: a role that may write rows need not be allowed to create tables.
+      if (!(await this.checkShape(pool)))
+        await pool.query(
+          `CREATE TABLE IF NOT EXISTS ${this.table} (key text PRIMARY KEY, spider text, url text, data jsonb NOT NULL, scraped_at timestamptz NOT NULL DEFAULT now())`,
+        );
     } catch (error) {
       await pool.end().catch(() => {});
       if (error instanceof OutputOpenError) throw error;
@@ -79,6 +81,12 @@ export class PostgresSink implements Sink {
     let client: PoolClient | undefined;
     try {
       client = await this.pool.connect();
+      // A connection the server ends while it is checked out reports it as an event as well as
+      // failing the query; the pool listens only while it is idle.
+      if (!this.guarded.has(client)) {
+        this.guarded.add(client);
+        client.on('error', () => {});
+      }
       await client.query('BEGIN');
       for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT)
         await client.query(UPSERT(this.table), [JSON.stringify(rows.slice(i, i + ROWS_PER_STATEMENT))]);
@@ -118,8 +126,8 @@ export class PostgresSink implements Sink {
     return [...byKey.values()];
   }
 
-  /** An existing table of another shape is refused with what it has and what it needs. */
-  private async checkShape(pool: Pool): Promise<void> {
+  /** False when the table is missing; an existing table of another shape is refused with what it has and what it needs. */
+  private async checkShape(pool: Pool): Promise<boolean> {
     const { rows } = await pool.query<{ name: string; type: string; pk: boolean }>(
       `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
               EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisprimary
@@ -128,9 +136,10 @@ export class PostgresSink implements Sink {
         ORDER BY a.attnum`,
       [this.table],
     );
+    if (rows.length === 0) return false;
     const has = new Map(rows.map((r) => [r.name, r]));
     const wrong = Object.entries(COLUMNS).filter(([name, type]) => has.get(name)?.type !== type);
-    if (wrong.length === 0 && has.get('key')?.pk) return;
+    if (wrong.length === 0 && has.get('key')?.pk) return true;
     const shape = rows.map((r) => `${r.name} ${r.type}${r.pk ? ' primary key' : ''}`).join(', ');
     throw new OutputOpenError(
       `PostgreSQL table ${this.table} exists with another shape (${shape}); items need (key text primary key, spider text, url text, data jsonb, scraped_at timestamptz): name another table with ?table= or migrate this one`,
