@@ -1,9 +1,18 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Keyv from 'keyv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Item, MemorySink, type Sink, sinkFromUri } from '../../src/index.js';
+import {
+  crawl,
+  type Item,
+  MemorySink,
+  type Page,
+  type Sink,
+  type Spider,
+  sinkFromUri,
+} from '../../src/index.js';
+import { treeSite } from '../helpers/server.js';
 import { records } from '../helpers/records.js';
 
 const REDIS_URL = process.env.REDIS_URL;
@@ -177,5 +186,72 @@ describe('sinkFromUri', () => {
     expect(() => sinkFromUri('postgres://127.0.0.1/test?table=items;drop')).toThrow(
       /invalid PostgreSQL table/,
     );
+  });
+});
+
+describe('the json sink on resume', () => {
+  it.each([
+    ['a cut last item', '[\n{"a":1},\n{"b":', [{ a: 1 }]],
+    ['a cut after the comma', '[\n{"a":1},', [{ a: 1 }]],
+    ['an unclosed array', '[\n{"a":1},\n{"b":2}', [{ a: 1 }, { b: 2 }]],
+    ['a closed array', '[\n{"a":1}\n]\n', [{ a: 1 }]],
+    ['only the bracket', '[', []],
+    ['an empty file', '', []],
+  ])('mends %s and goes on appending', async (_, before, kept) => {
+    const path = join(dir, `resume-${Math.random().toString(36).slice(2)}.json`);
+    await writeFile(path, before);
+    const sink = sinkFromUri(path, { append: true });
+    await sink.open?.();
+    await sink.write(records([{ c: 3 }]));
+    await sink.close();
+    expect(JSON.parse(await readFile(path, 'utf8'))).toEqual([...kept, { c: 3 }]);
+  });
+});
+
+describe('item keys', () => {
+  const site = () => treeSite(7);
+  const tree = (extra: Partial<Spider> = {}): Spider => ({
+    name: 'tree',
+    *parse(page: Page) {
+      const id = Number(page.$('h1').text());
+      yield { id, half: 'a' };
+      yield { id, half: 'b' };
+      yield* page.followAll('a');
+    },
+    ...extra,
+  });
+
+  it("are the spider's itemKey(item) when it has one", async () => {
+    const server = await site();
+    try {
+      const sink = new MemorySink();
+      await crawl(tree({ itemKey: (item) => `${String(item.id)}${String(item.half)}` }), {
+        start: [`${server.origin}/n/0`],
+        workers: 0,
+      }).pipeTo(sink);
+      expect(sink.records.map((r) => r.key).sort()).toEqual(
+        [0, 1, 2, 3, 4, 5, 6].flatMap((i) => [`${i}a`, `${i}b`]).sort(),
+      );
+      expect(sink.records[0]).toMatchObject({ spider: 'tree', url: `${server.origin}/n/0` });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('are the request fingerprint and the index on the page otherwise, the same on every run', async () => {
+    const server = await site();
+    try {
+      const keysOfRun = async () => {
+        const sink = new MemorySink();
+        await crawl(tree(), { start: [`${server.origin}/n/0`], workers: 0 }).pipeTo(sink);
+        return sink.records.map((r) => `${r.key} ${String(r.item.id)}${String(r.item.half)}`).sort();
+      };
+      const first = await keysOfRun();
+      expect(first).toHaveLength(14);
+      for (const line of first) expect(line).toMatch(/^[0-9A-Za-z_-]{16,}:(0 \d+a|1 \d+b)$/);
+      expect(await keysOfRun()).toEqual(first);
+    } finally {
+      await server.close();
+    }
   });
 });
