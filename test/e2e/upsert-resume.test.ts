@@ -71,7 +71,7 @@ describe.skipIf(!DATABASE_URL)('a crawl killed with kill -9 and resumed from its
 
     const second = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    second.stderr!.on('data', (d) => (err += d));
+    second.stderr.on('data', (d) => (err += d));
     expect(await exited(second, 90_000), err).toBe(0);
 
     const { rows } = await table.admin.query(
