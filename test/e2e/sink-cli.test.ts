@@ -1,8 +1,11 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startDemoSite } from '../../src/demo/site.js';
 import { DATABASE_URL, isolatedTable } from '../helpers/postgres.js';
 import { runProcess } from '../helpers/run-process.js';
 import { treeSite } from '../helpers/server.js';
@@ -79,5 +82,29 @@ describe.skipIf(!DATABASE_URL)('trawl crawl with an output that fails for good',
     );
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/exists with another shape \(id bigint primary key, item jsonb\)/);
+  });
+});
+
+describe('a JSON output stopped by a signal', () => {
+  it.each(['SIGINT', 'SIGTERM'] as const)('is a valid array after %s', async (signal) => {
+    const site = await startDemoSite({ books: 300, latencyMs: 20 });
+    cleanup.push(() => site.close());
+    const dir = await mkdtemp(join(tmpdir(), 'trawl-json-signal-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const out = join(dir, 'books.json');
+    const child = spawn(
+      process.execPath,
+      [cli, 'crawl', join(root, 'spiders/books.ts'), '--start', site.url, '-o', out, '--no-progress'],
+      { cwd: dir, stdio: 'ignore' },
+    );
+    const lines = async () => (await readFile(out, 'utf8').catch(() => '')).split('\n').length;
+    const deadline = Date.now() + 30_000;
+    while ((await lines()) < 20 && Date.now() < deadline) await sleep(20);
+    child.kill(signal);
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(code).toBe(130);
+    const books = JSON.parse(await readFile(out, 'utf8')) as Array<{ upc: string }>;
+    expect(books.length).toBeGreaterThanOrEqual(19);
+    expect(books.length).toBeLessThan(300);
   });
 });
