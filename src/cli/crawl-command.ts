@@ -1,5 +1,5 @@
 import { type Command, CommanderError } from 'commander';
-import { addCrawlFlags, collect, type CrawlFlags, crawlOptions, logSetup } from './flags.js';
+import { addCrawlFlags, collect, type CrawlFlags, layeredCrawlOptions, logSetup } from './flags.js';
 import { EXIT } from './exit.js';
 import { runCrawl } from './run-crawl.js';
 
@@ -27,12 +27,14 @@ export function addCrawlCommand(program: Command): void {
         'trawl.distributed',
         '--redis and --crawl-id go together (a distributed crawl needs both)',
       );
+    const options = await layeredCrawlOptions(spider, flags);
+    if (!options) return;
     process.exitCode = await runCrawl({
       spider,
       ...(flags.start ? { start: flags.start } : {}),
       ...(flags.startFile ? { startFile: flags.startFile } : {}),
       outputs: flags.output ?? [],
-      crawl: crawlOptions(flags),
+      crawl: options,
       ...(flags.failures ? { failures: flags.failures } : {}),
       ...(flags.statsFile ? { statsFile: flags.statsFile } : {}),
       log: logSetup(flags),

@@ -1,5 +1,12 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import type { CrawlOptions } from '../index.js';
+import { type CrawlOptions, importSpider } from '../index.js';
+import {
+  crawlOptionsFrom,
+  deepMerge,
+  describeSettings,
+  parseSetFlags,
+  readConfig,
+} from './settings-layers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel, type LogSetup } from './logger.js';
 
 // The flags `crawl` and `demo` share, and how they become crawl options.
@@ -30,6 +37,9 @@ export interface CrawlFlags extends LogFlags {
   crawlId?: string;
   progress: boolean;
   statsInterval: number;
+  set?: string[];
+  config?: string;
+  printSettings?: boolean;
 }
 
 export interface LogFlags {
@@ -61,7 +71,7 @@ function addLogFlags(command: Command): Command {
     .option('--debug', 'debug logs, and stack traces of errors');
 }
 
-export function crawlOptions(flags: CrawlFlags): CrawlOptions {
+function crawlOptions(flags: CrawlFlags): CrawlOptions {
   const perHost = {
     ...(flags.perHostConcurrency !== undefined ? { concurrency: flags.perHostConcurrency } : {}),
     ...(flags.perHostDelay !== undefined ? { delayMs: flags.perHostDelay } : {}),
@@ -94,10 +104,39 @@ export function addCrawlFlags(command: Command): Command {
     .option('--failures <file>', 'write failed requests as JSONL {url, status?, error, attempts, callback}')
     .option('--stats-file <file>', 'write the final stats as JSON')
     .option(
+      '-s, --set <key=value>',
+      'any setting by its path, e.g. -s perHost.delayMs=250 (repeatable)',
+      collect,
+    )
+    .option('--config <file>', 'settings file (default: the nearest trawl.config.{ts,mjs,js,json} upward)')
+    .option('--print-settings', 'print every effective setting and where it comes from, then exit')
+    .option(
       '--stats-interval <ms>',
       'gap between stats log records when there is no status line',
       intArg(1),
       30_000,
     )
     .option('--no-progress', 'no status line and no stats records');
+}
+
+/**
+ * The crawl options of a run: flags over -s, over the spider's settings, over the config file.
+ * With --print-settings, prints them with their sources instead and returns undefined.
+ */
+export async function layeredCrawlOptions(
+  spider: string,
+  flags: CrawlFlags,
+): Promise<CrawlOptions | undefined> {
+  const { config, configPath } = await readConfig(flags.config);
+  const cli = deepMerge(
+    parseSetFlags(flags.set ?? []) as Record<string, unknown>,
+    crawlOptions(flags) as Record<string, unknown>,
+  );
+  // The spider's settings matter only where the config file sets something, or to print them.
+  const needSpider = flags.printSettings || Object.keys(config).length > 0;
+  const spiderSettings = needSpider ? ((await importSpider(spider)).settings ?? {}) : {};
+  const layers = { cli, spider: spiderSettings, config, configPath };
+  if (!flags.printSettings) return crawlOptionsFrom(layers);
+  process.stdout.write(`${describeSettings(layers)}\n`);
+  return undefined;
 }
