@@ -81,6 +81,8 @@ export {
   type PageRequest,
   type Pattern,
   request,
+  type SitemapOptions,
+  type SitemapRule,
   type Spider,
   type SpiderMeta,
   type StartEntry,

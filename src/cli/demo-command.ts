@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Command, CommanderError } from 'commander';
-import { startDemoSite } from '../demo/site.js';
+import { DEMO_EXAMPLES, startDemoSite } from '../demo/site.js';
 import { addCrawlFlags, collect, type CrawlFlags, intArg, layeredCrawlOptions, logSetup } from './flags.js';
 import { EXIT } from './exit.js';
 import { runCrawl } from './run-crawl.js';
@@ -23,7 +23,9 @@ export function addDemoCommand(program: Command): void {
 async function runDemo(flags: DemoFlags): Promise<void> {
   const site = await startDemoSite({ books: flags.books });
   if (flags.serve) {
-    process.stderr.write(`demo shop at ${site.url} (Ctrl-C to stop)\n`);
+    process.stderr.write(`demo site at ${site.url} (Ctrl-C to stop)\n`);
+    for (const { spider, path, shows } of DEMO_EXAMPLES)
+      process.stderr.write(`  trawl crawl ${spider} --start ${new URL(path, site.url).href}   (${shows})\n`);
     await new Promise((resolve) => process.once('SIGINT', resolve));
     await site.close();
     return;
