@@ -52,7 +52,14 @@ export type { ClickData, FormValues } from './parser/forms.js';
 export { type Crawl, crawl, type SpiderSource } from './pipeline/crawl.js';
 export type { CrawlEventMap, CrawlEvents, LogEvent } from './pipeline/events.js';
 export { jobExists } from './pipeline/job-dir.js';
-export { deleteSharedCrawl, sharedCrawlExists } from './pipeline/shared-frontier.js';
+export {
+  deleteSharedCrawl,
+  type SharedCrawlHost,
+  type SharedCrawlProcess,
+  type SharedCrawlStatus,
+  sharedCrawlExists,
+  sharedCrawlStatus,
+} from './pipeline/crawl-status.js';
 export type { CrawlStats, StopReason } from './pipeline/stats.js';
 export {
   type Callback,
