@@ -212,9 +212,12 @@ function sharedTurns(
     limits,
     {
       ready: (origin) => !options.obeyRobotsTxt || fetcher.knowsRobots(origin),
+      // Crawl-delay is in force before the first shared turn, so the gate spaces every process.
       prepare: (origin) =>
         fetcher.robotsFor(origin).then(
-          () => undefined,
+          (rules) => {
+            if (rules?.crawlDelayMs) limits.setCrawlDelay(origin, rules.crawlDelayMs);
+          },
           () => undefined,
         ),
     },
