@@ -62,7 +62,14 @@ export { type Crawl, crawl, type SpiderSource } from './pipeline/crawl.js';
 export { importSpider } from './pipeline/wiring.js';
 export type { CrawlEventMap, CrawlEvents, LogEvent } from './pipeline/events.js';
 export { jobExists } from './pipeline/job-dir.js';
-export { deleteSharedCrawl, sharedCrawlExists } from './pipeline/shared-frontier.js';
+export {
+  deleteSharedCrawl,
+  type SharedCrawlHost,
+  type SharedCrawlProcess,
+  type SharedCrawlStatus,
+  sharedCrawlExists,
+  sharedCrawlStatus,
+} from './pipeline/crawl-status.js';
 export type { CrawlStats, StopReason } from './pipeline/stats.js';
 export {
   type Callback,

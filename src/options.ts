@@ -122,13 +122,13 @@ export interface CrawlSettings {
   perHost?: HostLimit;
   /** Per-host overrides, first match wins. @default [] */
   hosts?: HostRule[];
-  /** Stop after this many fetched pages. @default Infinity */
+  /** Stop after this many fetched pages (in a distributed crawl, by all its processes together). @default Infinity */
   maxPages?: number;
-  /** Stop after this many items. @default Infinity */
+  /** Stop after this many items (in a distributed crawl, by all its processes together). @default Infinity */
   maxItems?: number;
   /** Requests deeper than this (start URLs are depth 0) are dropped. @default Infinity */
   maxDepth?: number;
-  /** Stop the crawl after this long. @default Infinity */
+  /** Stop the crawl after this long (in a distributed crawl, since its first process started). @default Infinity */
   timeLimitMs?: number;
   /** Hosts that followed links may go to. @default the hosts of the start URLs */
   allowedHosts?: string[];
@@ -239,6 +239,11 @@ export interface DistributedOptions {
   crawlId: string;
   /** How long a request taken by a process stays its own without renewal. @default 15_000 */
   leaseMs?: number;
+  /**
+   * How long a process waits for a Redis that went away (a restart, a failover) to come back,
+   * keeping its in-flight work, before the crawl fails. @default 300_000
+   */
+  outageMs?: number;
 }
 
 export function defaultWorkers(): number {
@@ -271,9 +276,11 @@ export const ADAPTIVE_THROTTLE_DEFAULTS: Readonly<Required<AdaptiveThrottleOptio
 );
 
 /** The defaults of a distributed crawl's options. */
-export const DISTRIBUTED_DEFAULTS: Readonly<Pick<Required<DistributedOptions>, 'leaseMs'>> = Object.freeze({
-  leaseMs: v.getDefault(distributed.entries.leaseMs),
-});
+export const DISTRIBUTED_DEFAULTS: Readonly<Pick<Required<DistributedOptions>, 'leaseMs' | 'outageMs'>> =
+  Object.freeze({
+    leaseMs: v.getDefault(distributed.entries.leaseMs),
+    outageMs: v.getDefault(distributed.entries.outageMs),
+  });
 
 /** What a crawl uses for each option nobody set, where the default is a fixed value. */
 export const DEFAULTS = deepFreeze(v.parse(crawlOptionsSchema, {}));

@@ -67,7 +67,10 @@ export class Scheduler {
     const { store, options } = this.stages;
     const { shutdown, wakeup } = this.context;
     for (;;) {
-      if (!shutdown.reason) await store.claim(options.concurrency - this.fetching);
+      if (!shutdown.reason) {
+        await store.claim(options.concurrency - this.fetching);
+        this.stopAtSharedLimit();
+      }
       let waitMs = this.launchReady();
       this.updateGauges();
       if (shutdown.reason) shutdown.armGrace(options.stopGraceMs);
@@ -78,6 +81,16 @@ export class Scheduler {
       if (store.pending < options.concurrency) waitMs = Math.min(waitMs, store.claimEveryMs);
       await wakeup.wait(shutdown.reason ? Number.POSITIVE_INFINITY : waitMs);
     }
+  }
+
+  /**
+   * A crawl-wide limit another process (or this one) reached: the page budget once the requests
+   * already taken here are started, the item limit at once.
+   */
+  private stopAtSharedLimit(): void {
+    const { store } = this.stages;
+    const reached = store.limits?.reached;
+    if (reached && (reached !== 'maxPages' || store.pending === 0)) this.context.stop(reached);
   }
 
   /** Waits for the work in flight; after a stop it gets `stopGraceMs` to finish, then it is cancelled. */
@@ -308,10 +321,13 @@ export class Scheduler {
   }
 
   /** Pushes a page's items to the item stream; false when the stream was closed. */
-  private async pushItems(request: CrawlRequest, items: Item[]): Promise<boolean> {
+  private async pushItems(request: CrawlRequest, found: Item[]): Promise<boolean> {
     const { stats, events, acks } = this.context;
     const maxItems = this.stages.options.maxItems;
     const scrapedAt = Date.now();
+    // A prefix of the page's items, so each keeps its index on the page (its default key).
+    const items = await this.crawlWide(found);
+    if (!items) return false;
     for (const [index, item] of items.entries()) {
       if (stats.items >= maxItems) {
         this.context.stop('maxItems');
@@ -330,6 +346,24 @@ export class Scheduler {
       if (stats.items >= maxItems) this.context.stop('maxItems');
     }
     return true;
+  }
+
+  /**
+   * The items of a page the crawl-wide item limit lets through (all of them in a crawl of one
+   * process); undefined when the store failed.
+   */
+  private async crawlWide(items: Item[]): Promise<Item[] | undefined> {
+    const { limits, location } = this.stages.store;
+    if (!limits || items.length === 0) return items;
+    let granted: number;
+    try {
+      granted = await limits.grantItems(items.length);
+    } catch (error) {
+      this.context.storeFailed(error, location);
+      return undefined;
+    }
+    if (granted < items.length) this.context.stop('maxItems');
+    return granted < items.length ? items.slice(0, granted) : items;
   }
 
   /** A taken request goes back to the frontier unfinished. */
