@@ -15,6 +15,7 @@ export {
   InvalidUrlError,
   ItemError,
   JobDirError,
+  MonitorError,
   NetworkError,
   OptionError,
   OutputOpenError,
@@ -48,6 +49,10 @@ export type {
   HttpCacheOptions,
   TimeoutOptions,
 } from './options.js';
+export type { HostSnapshot } from './fetcher/host-limits.js';
+export { type Monitor, type MonitorOptions, startMonitor } from './monitor/monitor.js';
+export type { HostRow, MonitorState, RecentFailure } from './monitor/state.js';
+export type { TimelineSeries } from './monitor/timeline.js';
 export type { ClickData, FormValues } from './parser/forms.js';
 export { type Crawl, crawl, type SpiderSource } from './pipeline/crawl.js';
 export type { CrawlEventMap, CrawlEvents, LogEvent } from './pipeline/events.js';

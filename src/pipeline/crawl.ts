@@ -3,7 +3,8 @@
  * stages, the scheduling, the shutdown) is the engine's.
  */
 import { abortable } from '../abortable.js';
-import { AbortedError, OutputOpenError, UsageError } from '../errors.js';
+import { AbortedError, errorRecord, OutputOpenError, UsageError } from '../errors.js';
+import type { HostSnapshot } from '../fetcher/host-limits.js';
 import type { CrawlOptions } from '../options.js';
 import type { ItemSink } from '../storage/sink.js';
 import type { Item } from '../types.js';
@@ -33,6 +34,11 @@ export class Crawl implements AsyncIterable<Item> {
   /** Resolves with the final stats once the crawl has ended and released every resource. */
   get finished(): Promise<CrawlStats> {
     return this.engine.finished;
+  }
+
+  /** Each origin's limits in force, requests in flight and throttle state, busiest first. */
+  hosts(): HostSnapshot[] {
+    return this.engine.hosts();
   }
 
   /** Stops scheduling new requests; in-flight work finishes and its items are still delivered. */
@@ -89,7 +95,7 @@ export class Crawl implements AsyncIterable<Item> {
     try {
       await openSinks(sinks, engine);
       engine.consumerReady();
-      await writeBatches(sinks, engine);
+      await writeBatches(sinks, engine, this.events);
     } catch (error) {
       failure = error;
       engine.abort();
@@ -125,12 +131,13 @@ async function openSinks(sinks: ItemSink[], engine: Engine): Promise<void> {
 }
 
 /** Writes items to every sink in batches; a batch is acknowledged once every sink has it. */
-async function writeBatches(sinks: ItemSink[], engine: Engine): Promise<void> {
+async function writeBatches(sinks: ItemSink[], engine: Engine, events: CrawlEvents): Promise<void> {
   const batch: Item[] = [];
   const flush = async () => {
     if (batch.length === 0) return;
     const items = batch.splice(0, batch.length);
-    for (const sink of sinks) await abortable(sink.write(items, engine.signal), engine.signal);
+    for (const [index, sink] of sinks.entries())
+      await timedWrite(sink, sinkLabel(sink, index), items, engine, events);
     engine.ack(items.length);
   };
   for (;;) {
@@ -141,6 +148,32 @@ async function writeBatches(sinks: ItemSink[], engine: Engine): Promise<void> {
     if (batch.length >= SINK_BATCH || engine.items.size === 0) await flush();
   }
   await flush();
+}
+
+/** One batch into one sink, reported as a `sinkWrite` event whether it resolved or threw. */
+async function timedWrite(
+  sink: ItemSink,
+  label: string,
+  items: Item[],
+  engine: Engine,
+  events: CrawlEvents,
+): Promise<void> {
+  const started = performance.now();
+  try {
+    await abortable(sink.write(items, engine.signal), engine.signal);
+  } catch (error) {
+    const elapsedMs = performance.now() - started;
+    if (!(error instanceof AbortedError))
+      events.emit('sinkWrite', { sink: label, items: items.length, elapsedMs, error: errorRecord(error) });
+    throw error;
+  }
+  events.emit('sinkWrite', { sink: label, items: items.length, elapsedMs: performance.now() - started });
+}
+
+/** A sink's name in metrics: its own `name`, else its class and position. */
+function sinkLabel(sink: ItemSink, index: number): string {
+  const named = (sink as { name?: unknown }).name;
+  return typeof named === 'string' && named ? named : `${sink.constructor.name}#${index}`;
 }
 
 /**

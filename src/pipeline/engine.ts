@@ -1,4 +1,5 @@
 import { errorRecord, redactUrl } from '../errors.js';
+import type { HostSnapshot } from '../fetcher/host-limits.js';
 import { type CrawlOptions, DEFAULTS, resolveOptions } from '../options.js';
 import type { CrawlRequest, Item } from '../types.js';
 import { Acks } from './acks.js';
@@ -34,6 +35,7 @@ export class Engine {
   private readonly go = new Promise<void>((resolve) => {
     this.resolveGo = resolve;
   });
+  private stages: Stages | undefined;
   private resolveConsumer!: () => void;
   private readonly consumerFinished = new Promise<void>((resolve) => {
     this.resolveConsumer = resolve;
@@ -65,6 +67,11 @@ export class Engine {
 
   get stopSignal(): AbortSignal {
     return this.shutdown.stopSignal;
+  }
+
+  /** Per-origin limits and load; empty until the stages are wired. */
+  hosts(): HostSnapshot[] {
+    return this.stages?.hostLimits.snapshot() ?? [];
   }
 
   /** The consumer is ready for items (its sinks are open): requests may go out. */
@@ -127,6 +134,7 @@ export class Engine {
       this.settle(error);
       return;
     }
+    this.stages = stages;
     const { store } = stages;
     this.reportDone = (requests) =>
       void store.done(requests).catch((error) => this.storeFailed(error, store.location));

@@ -182,12 +182,17 @@ export class Scheduler {
     stats.requests++;
     events.emit('request', request);
     let response: FetchedResponse;
+    const startedAt = performance.now();
     try {
       response = await this.stages.fetcher.fetch(request, signal);
     } catch (error) {
       this.stages.hostLimits.release(origin);
       releaseTurn();
       this.fetching--;
+      if (error instanceof HttpStatusError) {
+        const elapsedMs = performance.now() - startedAt;
+        events.emit('response', { url: request.url, status: error.status, bytes: 0, elapsedMs, request });
+      }
       this.fetchFailed(request, error);
       return undefined;
     }
