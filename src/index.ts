@@ -50,7 +50,13 @@ export type {
   TimeoutOptions,
 } from './options.js';
 export type { HostSnapshot } from './fetcher/host-limits.js';
-export { type Monitor, type MonitorOptions, startMonitor } from './monitor/monitor.js';
+export {
+  type ListenAddress,
+  type Monitor,
+  type MonitorOptions,
+  parseListenAddress,
+  startMonitor,
+} from './monitor/monitor.js';
 export type { HostRow, MonitorState, RecentFailure } from './monitor/state.js';
 export type { TimelineSeries } from './monitor/timeline.js';
 export type { ClickData, FormValues } from './parser/forms.js';

@@ -1,5 +1,5 @@
 import { type Command, CommanderError } from 'commander';
-import { addCrawlFlags, collect, type CrawlFlags, crawlOptions } from './flags.js';
+import { addCrawlFlags, collect, type CrawlFlags, crawlOptions, monitorOptions } from './flags.js';
 import { EXIT, runCrawl } from './run-crawl.js';
 
 /** `trawl crawl <spider-module>`: runs a spider module. */
@@ -36,6 +36,7 @@ export function addCrawlCommand(program: Command): void {
       ...(flags.statsFile ? { statsFile: flags.statsFile } : {}),
       logLevel: flags.logLevel,
       progress: flags.progress,
+      monitor: monitorOptions(flags),
     });
   });
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Command, CommanderError } from 'commander';
 import { startDemoSite } from '../demo/site.js';
-import { addCrawlFlags, collect, type CrawlFlags, crawlOptions, intArg } from './flags.js';
+import { addCrawlFlags, collect, type CrawlFlags, crawlOptions, intArg, monitorOptions } from './flags.js';
 import { EXIT, runCrawl } from './run-crawl.js';
 
 type DemoFlags = CrawlFlags & { books: number; serve?: boolean };
@@ -42,6 +42,7 @@ async function runDemo(flags: DemoFlags): Promise<void> {
       ...(flags.statsFile ? { statsFile: flags.statsFile } : {}),
       logLevel: flags.logLevel,
       progress: flags.progress,
+      monitor: monitorOptions(flags),
     });
   } finally {
     await site.close();

@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import type { CrawlOptions } from '../index.js';
+import { type CrawlOptions, type MonitorOptions, parseListenAddress } from '../index.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 
 // The flags `crawl` and `demo` share, and how they become crawl options.
@@ -30,7 +30,30 @@ export interface CrawlFlags {
   crawlId?: string;
   logLevel: LogLevel;
   progress: boolean;
+  metrics?: string;
+  dashboard?: string;
+  report?: string;
 }
+
+/** The monitor the flags ask for, if any. */
+export function monitorOptions(flags: CrawlFlags): MonitorOptions | undefined {
+  if (flags.metrics === undefined && flags.dashboard === undefined && flags.report === undefined)
+    return undefined;
+  return {
+    ...(flags.metrics !== undefined ? { metrics: flags.metrics } : {}),
+    ...(flags.dashboard !== undefined ? { dashboard: flags.dashboard } : {}),
+    ...(flags.report !== undefined ? { report: flags.report } : {}),
+  };
+}
+
+const listenArg = (what: string) => (value: string) => {
+  try {
+    parseListenAddress(value, what);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+  return value;
+};
 
 export function crawlOptions(flags: CrawlFlags): CrawlOptions {
   const perHost = {
@@ -65,5 +88,16 @@ export function addCrawlFlags(command: Command): Command {
     .option('--failures <file>', 'write failed requests as JSONL {url, status?, error, attempts, callback}')
     .option('--stats-file <file>', 'write the final stats as JSON')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
-    .option('--no-progress', 'do not show live progress');
+    .option('--no-progress', 'do not show live progress')
+    .option(
+      '--metrics <host:port>',
+      'serve Prometheus metrics at /metrics (PORT alone: loopback)',
+      listenArg('--metrics'),
+    )
+    .option(
+      '--dashboard <host:port>',
+      'serve a live dashboard (PORT alone: loopback)',
+      listenArg('--dashboard'),
+    )
+    .option('--report <file>', 'write a self-contained HTML report when the crawl ends');
 }

@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { basename } from 'node:path';
 import {
   type CrawlOptions,
   type CrawlStats,
@@ -7,6 +9,8 @@ import {
   InvalidUrlError,
   jobExists,
   JsonlSink,
+  type Monitor,
+  type MonitorOptions,
   OptionError,
   OutputOpenError,
   type RequestInit,
@@ -15,6 +19,7 @@ import {
   sharedCrawlExists,
   SpiderNotFoundError,
   sinkFromUri,
+  startMonitor,
   UsageError,
 } from '../index.js';
 import { createLogger, type LogLevel } from './logger.js';
@@ -30,6 +35,8 @@ export interface RunCrawlOptions {
   statsFile?: string;
   logLevel: LogLevel;
   progress: boolean;
+  /** Metrics endpoint, dashboard, report. */
+  monitor?: MonitorOptions | undefined;
 }
 
 export const EXIT = { ok: 0, fatal: 1, usage: 2, interrupted: 130 } as const;
@@ -73,6 +80,7 @@ export async function runCrawl(options: RunCrawlOptions): Promise<number> {
   const outputs = options.outputs.map(redactUrl);
   logJobEvents(job, log, failures);
 
+  const monitor = options.monitor ? await openMonitor(job, options, log) : undefined;
   const progress = options.progress ? new Progress(job.stats) : undefined;
   const signals = handleSignals(job, progress);
   progress?.start();
@@ -80,6 +88,7 @@ export async function runCrawl(options: RunCrawlOptions): Promise<number> {
   try {
     const stats = await job.pipeTo(...sinks);
     progress?.stop();
+    await closeMonitor(monitor, log);
     await failures?.close();
     await writeStats(stats);
     log.info(
@@ -90,6 +99,7 @@ export async function runCrawl(options: RunCrawlOptions): Promise<number> {
     return signals.interrupted() ? EXIT.interrupted : EXIT.ok;
   } catch (error) {
     progress?.stop();
+    await closeMonitor(monitor, log);
     await failures?.close();
     // A crawl that failed on its way still leaves the stats it reached; a usage error, none.
     await writeStats(isUsageError(error) && !signals.interrupted() ? undefined : job.stats);
@@ -103,6 +113,28 @@ export async function runCrawl(options: RunCrawlOptions): Promise<number> {
     return EXIT.fatal;
   } finally {
     signals.dispose();
+  }
+}
+
+/** Metrics and dashboard up before the first request; in a distributed crawl each process is labelled. */
+async function openMonitor(job: Job, options: RunCrawlOptions, log: Logger): Promise<Monitor> {
+  const distributed = options.crawl.distributed;
+  const monitor = await startMonitor(job, {
+    ...options.monitor,
+    title: `trawl: ${basename(options.spider)}`,
+    ...(distributed ? { labels: { process: `${hostname()}:${process.pid}` } } : {}),
+  });
+  if (monitor.metricsUrl) log.info({ url: monitor.metricsUrl }, 'metrics served');
+  if (monitor.dashboardUrl) log.info({ url: monitor.dashboardUrl }, 'dashboard served');
+  return monitor;
+}
+
+async function closeMonitor(monitor: Monitor | undefined, log: Logger): Promise<void> {
+  try {
+    const report = await monitor?.close();
+    if (report) log.info({ file: report }, 'report written');
+  } catch (error) {
+    log.error({ err: error }, (error as Error).message);
   }
 }
 

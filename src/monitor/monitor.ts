@@ -39,15 +39,16 @@ export interface Monitor {
   close(): Promise<string | undefined>;
 }
 
-interface Listen {
+export interface ListenAddress {
   host: string;
   port: number;
 }
 
 export async function startMonitor(crawl: Crawl, options: MonitorOptions): Promise<Monitor> {
-  const metricsAt = options.metrics === undefined ? undefined : parseListen(options.metrics, 'metrics');
+  const metricsAt =
+    options.metrics === undefined ? undefined : parseListenAddress(options.metrics, 'metrics');
   const dashboardAt =
-    options.dashboard === undefined ? undefined : parseListen(options.dashboard, 'dashboard');
+    options.dashboard === undefined ? undefined : parseListenAddress(options.dashboard, 'dashboard');
   const metrics = metricsAt
     ? new CrawlMetrics(crawl.stats, {
         ...(options.labels ? { labels: options.labels } : {}),
@@ -102,7 +103,7 @@ export async function startMonitor(crawl: Crawl, options: MonitorOptions): Promi
 }
 
 /** `HOST:PORT`, `:PORT` or `PORT`; no host means loopback, so a dashboard is private by default. */
-function parseListen(value: string, what: string): Listen {
+export function parseListenAddress(value: string, what = 'listen'): ListenAddress {
   const match = /^(?:(\[[^\]]+\]|[^:]*):)?(\d{1,5})$/.exec(value.trim());
   const port = match ? Number(match[2]) : NaN;
   if (!match || port > 65535)
@@ -113,7 +114,7 @@ function parseListen(value: string, what: string): Listen {
   return { host, port };
 }
 
-function sameAddress(a: Listen, b: Listen): boolean {
+function sameAddress(a: ListenAddress, b: ListenAddress): boolean {
   return a.host === b.host && a.port === b.port && a.port !== 0;
 }
 
@@ -143,7 +144,7 @@ function handler(watcher: CrawlWatcher, metrics: CrawlMetrics | undefined, dashb
   };
 }
 
-function listen(at: Listen, onRequest: ReturnType<typeof handler>): Promise<Server> {
+function listen(at: ListenAddress, onRequest: ReturnType<typeof handler>): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer(onRequest);
     server.once('error', (error: NodeJS.ErrnoException) =>
