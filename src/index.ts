@@ -47,6 +47,7 @@ export type {
   HostLimit,
   HostRule,
   HttpCacheOptions,
+  RecrawlOptions,
   TimeoutOptions,
 } from './options.js';
 export type { HostSnapshot } from './fetcher/host-limits.js';
@@ -57,6 +58,7 @@ export {
   parseListenAddress,
   startMonitor,
 } from './monitor/monitor.js';
+export type { HostLatency } from './monitor/latency.js';
 export type { HostRow, MonitorState, RecentFailure } from './monitor/state.js';
 export type { TimelineSeries } from './monitor/timeline.js';
 export type { ClickData, FormValues } from './parser/forms.js';
@@ -102,6 +104,7 @@ export type {
   FormFields,
   HttpMethod,
   Item,
+  PageValidators,
   RequestInit,
   RequestOptions,
 } from './types.js';

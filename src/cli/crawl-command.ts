@@ -1,5 +1,5 @@
 import { type Command, CommanderError } from 'commander';
-import { addCrawlFlags, collect, type CrawlFlags, crawlOptions, monitorOptions } from './flags.js';
+import { addCrawlFlags, collect, intArg, type CrawlFlags, crawlOptions, monitorOptions } from './flags.js';
 import { EXIT, runCrawl } from './run-crawl.js';
 
 /** `trawl crawl <spider-module>`: runs a spider module. */
@@ -17,6 +17,12 @@ export function addCrawlCommand(program: Command): void {
         collect,
       )
       .option('--job-dir <dir>', 'persist the frontier to resume after a stop or crash')
+      .option('--recrawl', 'revisit the pages the job directory has on record (conditional requests)')
+      .option(
+        '--recrawl-older-than <ms>',
+        'revisit only pages last fetched at least this many milliseconds ago',
+        intArg(0),
+      )
       .option('--redis <url>', 'share the frontier through Redis (distributed crawl)')
       .option('--crawl-id <name>', 'name of the distributed crawl in Redis'),
   ).action(async (spider: string, flags: CrawlFlags) => {

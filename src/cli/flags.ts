@@ -24,6 +24,8 @@ export interface CrawlFlags {
   timeLimit?: number;
   workers?: number;
   jobDir?: string;
+  recrawl?: boolean;
+  recrawlOlderThan?: number;
   failures?: string;
   statsFile?: string;
   redis?: string;
@@ -68,6 +70,11 @@ export function crawlOptions(flags: CrawlFlags): CrawlOptions {
     ...(flags.maxItems !== undefined ? { maxItems: flags.maxItems } : {}),
     ...(flags.timeLimit !== undefined ? { timeLimitMs: flags.timeLimit } : {}),
     ...(flags.jobDir !== undefined ? { jobDir: flags.jobDir } : {}),
+    ...(flags.recrawlOlderThan !== undefined
+      ? { recrawl: { olderThanMs: flags.recrawlOlderThan } }
+      : flags.recrawl
+        ? { recrawl: true }
+        : {}),
     ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
     ...(flags.redis !== undefined && flags.crawlId !== undefined
       ? { distributed: { redis: flags.redis, crawlId: flags.crawlId } }

@@ -47,6 +47,7 @@ export function summary(stats: CrawlStats, outputs: string[], context: { jobDir?
     ['requests', String(stats.requests)],
     ['retries', String(stats.retries)],
     ['failed', String(stats.failed)],
+    ...(stats.notModified ? ([['not modified', String(stats.notModified)]] as Array<[string, string]>) : []),
     ['errors', errors || 'none'],
     [
       'dropped',

@@ -39,8 +39,10 @@ export interface CrawlStats {
     scheme: number;
     empty: number;
   };
-  /** Requests restored from a job directory at start. */
+  /** Requests restored from a job directory at start (revisits of a re-crawl included). */
   restored: number;
+  /** Revisited pages that had not changed (a 304, or the same body): not parsed, no items. */
+  notModified: number;
   /**
    * Requests the crawl had begun and not ended when it stopped: in flight when the stop grace ran
    * out or the crawl was aborted, or their items not yet handled by the consumer. With a job
@@ -86,6 +88,7 @@ export function newStats(): CrawlStats {
     bytes: 0,
     dropped: { duplicate: 0, depth: 0, offsite: 0, invalid: 0, trap: 0, fragment: 0, scheme: 0, empty: 0 },
     restored: 0,
+    notModified: 0,
     unfinished: 0,
     bounds: { inFlight: 0, parseBacklog: 0, itemBacklog: 0 },
     gauges: {

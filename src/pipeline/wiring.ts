@@ -123,7 +123,9 @@ function openBacking(options: ResolvedOptions, policy: FrontierPolicy, hooks: Wi
 async function openJobDir(dir: string, options: ResolvedOptions, policy: FrontierPolicy): Promise<Backing> {
   const log = new JobDir(dir);
   const store = new JobDirStore(new Frontier(policy), log);
-  const restored = await store.restore();
+  let restored = await store.restore();
+  if (options.recrawl)
+    restored += store.queueRevisits(options.recrawl === true ? 0 : options.recrawl.olderThanMs);
   try {
     // The jar lives in the job directory, so a resumed crawl keeps its session.
     const cookieJar = options.cookies ? log.keepCookies((saved) => new CookieSession(saved)) : undefined;
