@@ -35,6 +35,8 @@ export {
   WorkerCrashError,
   WorkerStartError,
 } from './errors.js';
+export type { ContractResult, SpiderContract } from './contracts/contract.js';
+export { type CheckOptions, type CheckReport, checkSpider, type ContractOutcome } from './contracts/check.js';
 export { type FetchedPage, fetchPage, type FetchPageOptions } from './fetcher/fetch-page.js';
 export type {
   AdaptiveThrottleOptions,

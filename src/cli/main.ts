@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { addCheckCommand } from './check-command.js';
 import { addCrawlCommand } from './crawl-command.js';
 import { addDemoCommand } from './demo-command.js';
 import { EXIT, isUsageError } from './run-crawl.js';
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
   addCrawlCommand(program);
   addDemoCommand(program);
+  addCheckCommand(program);
   return program;
 }
 
