@@ -37,6 +37,13 @@ export {
 } from './errors.js';
 export type { ContractResult, SpiderContract } from './contracts/contract.js';
 export { type CheckOptions, type CheckReport, checkSpider, type ContractOutcome } from './contracts/check.js';
+export {
+  checkConfig,
+  CONFIG_FILE_NAMES,
+  type ConfigSettings,
+  findConfigFile,
+  loadConfigFile,
+} from './config-file.js';
 export { type FetchedPage, fetchPage, type FetchPageOptions } from './fetcher/fetch-page.js';
 export type {
   AdaptiveThrottleOptions,
@@ -48,13 +55,23 @@ export type {
   HostLimit,
   HostRule,
   HttpCacheOptions,
+  SinkOptions,
   TimeoutOptions,
 } from './options.js';
+export { effectiveSettings } from './options.js';
 export type { ClickData, FormValues } from './parser/forms.js';
 export { type Crawl, crawl, type SpiderSource } from './pipeline/crawl.js';
+export { importSpider } from './pipeline/wiring.js';
 export type { CrawlEventMap, CrawlEvents, LogEvent } from './pipeline/events.js';
 export { jobExists } from './pipeline/job-dir.js';
-export { deleteSharedCrawl, sharedCrawlExists } from './pipeline/shared-frontier.js';
+export {
+  deleteSharedCrawl,
+  type SharedCrawlHost,
+  type SharedCrawlProcess,
+  type SharedCrawlStatus,
+  sharedCrawlExists,
+  sharedCrawlStatus,
+} from './pipeline/crawl-status.js';
 export type { CrawlStats, StopReason } from './pipeline/stats.js';
 export {
   type Callback,
@@ -80,13 +97,14 @@ export {
   type StartEntry,
   type SubmitFormOptions,
 } from './spider.js';
-export { CsvSink } from './storage/csv.js';
+export { CsvSink, type CsvSinkOptions } from './storage/csv.js';
 export { JsonSink } from './storage/json.js';
 export { JsonlSink } from './storage/jsonl.js';
 export { KeyvSink, type KeyvSinkOptions } from './storage/keyv.js';
 export { MemorySink } from './storage/memory.js';
 export { PostgresSink, type PostgresSinkOptions } from './storage/postgres.js';
-export type { ItemSink } from './storage/sink.js';
+export type { ItemSink, Sink, SinkContext, StoredItem } from './storage/sink.js';
+export type { SinkStats } from './storage/sink-writer.js';
 export { StdoutSink } from './storage/stdout.js';
 export { sinkFromUri } from './storage/uri.js';
 export type {

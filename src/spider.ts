@@ -258,6 +258,12 @@ export interface SpiderMeta extends SitemapOptions {
   settings?: CrawlSettings;
   rules?: LinkRule<string>[];
   /**
+   * The key an item is stored under, so a page crawled again (a resumed or distributed crawl)
+   * overwrites its row instead of adding one: outputs that upsert (PostgreSQL, keyv) use it.
+   * Runs on the main thread. @default the request fingerprint and the item's index on its page
+   */
+  itemKey?: (item: Item) => string;
+  /**
    * Expectations per callback, checked offline by `trawl check` against recorded responses
    * (see src/contracts/).
    */
@@ -307,7 +313,8 @@ export function isFollowRequest(value: unknown): value is FollowRequest {
 /** Names of the callbacks a spider object has. */
 export function callbackNames(spider: Spider): string[] {
   return Object.keys(spider).filter(
-    (key) => key !== 'start' && typeof (spider as Record<string, unknown>)[key] === 'function',
+    (key) =>
+      key !== 'start' && key !== 'itemKey' && typeof (spider as Record<string, unknown>)[key] === 'function',
   );
 }
 

@@ -76,16 +76,19 @@ export class Fetcher {
     this.dispatcher = base;
     this.robots = new RobotsCache({
       userAgent: options.userAgent,
-      load: (origin) =>
-        loadRobotsTxt(origin, {
-          guard: this.guard,
-          deadlines: this.deadlines,
-          timeouts: options.timeouts,
-          ...(options.hostLimits ? { hostLimits: options.hostLimits } : {}),
-          send: (target, attempt) =>
-            this.send(target, target.origin, 'GET', this.robotsHeaders, undefined, attempt),
-          observe: (origin, status, startedMs) => this.observe(origin, status, startedMs),
-        }),
+      load: (origin) => {
+        const load = () =>
+          loadRobotsTxt(origin, {
+            guard: this.guard,
+            deadlines: this.deadlines,
+            timeouts: options.timeouts,
+            ...(options.hostLimits ? { hostLimits: options.hostLimits } : {}),
+            send: (target, attempt) =>
+              this.send(target, target.origin, 'GET', this.robotsHeaders, undefined, attempt),
+            observe: (origin, status, startedMs) => this.observe(origin, status, startedMs),
+          });
+        return options.sharedRobots ? options.sharedRobots(origin, load) : load();
+      },
     });
     this.robotsOn = options.obeyRobotsTxt ?? DEFAULTS.obeyRobotsTxt;
     this.cookies =

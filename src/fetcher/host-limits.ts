@@ -21,6 +21,11 @@ export interface HostLimitsOptions {
   random?: () => number;
   /** Monotonic clock in ms. @default performance.now */
   now?: () => number;
+  /**
+   * An origin's adaptive throttle changed, or a Retry-After paused it for `pauseMs`: the limits
+   * now in force, for the other processes of a distributed crawl to follow.
+   */
+  onThrottle?: (origin: string, limit: ResolvedHostLimit, pauseMs: number) => void;
 }
 
 interface HostState {
@@ -57,6 +62,7 @@ export class HostLimits {
   private readonly clock: () => number;
   private readonly maxPauseMs: number;
   private readonly maxHosts: number;
+  private readonly onThrottle: HostLimitsOptions['onThrottle'];
   private lastOrigin: string | undefined;
   private lastState: HostState | undefined;
 
@@ -71,6 +77,7 @@ export class HostLimits {
     this.clock = o.now ?? (() => performance.now());
     this.maxPauseMs = o.maxPauseMs ?? DEFAULTS.backoff.maxRetryAfterMs;
     this.maxHosts = o.maxHosts ?? 10_000;
+    this.onThrottle = o.onThrottle;
   }
 
   /**
@@ -156,12 +163,13 @@ export class HostLimits {
   observe(origin: string, outcome: Outcome, latencyMs: number, retryAfterMs?: number, repeat = false): void {
     const state = this.state(origin);
     const now = this.clock();
-    const paused = retryAfterMs !== undefined && retryAfterMs > 0;
-    if (paused)
-      state.nextStartAt = Math.max(state.nextStartAt, now + Math.min(retryAfterMs, this.maxPauseMs));
+    const pauseMs =
+      retryAfterMs !== undefined && retryAfterMs > 0 ? Math.min(retryAfterMs, this.maxPauseMs) : 0;
+    if (pauseMs > 0) state.nextStartAt = Math.max(state.nextStartAt, now + pauseMs);
     // A 503 that says when to come back is maintenance, not load: the pause is the whole answer.
-    if (paused && outcome === 503) return;
-    state.throttle?.observe(outcome, latencyMs, now, repeat);
+    const changed =
+      pauseMs > 0 && outcome === 503 ? undefined : state.throttle?.observe(outcome, latencyMs, now, repeat);
+    if (changed || pauseMs > 0) this.onThrottle?.(origin, this.limitFor(origin), pauseMs);
   }
 
   /** robots.txt Crawl-delay: widens this origin's gap to at least `ms` (capped). */
