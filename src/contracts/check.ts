@@ -78,13 +78,14 @@ export async function checkSpider(path: string, options: CheckOptions = {}): Pro
   else if (options.record) captures = await captureByCrawl(spiderPath, spider, contracts, options);
   const outcomes: ContractOutcome[] = [];
   for (const [callback, contract] of Object.entries(contracts))
-    outcomes.push(await checkOne({ dir, spiderPath, prepared, callback, contract, captures, options }));
+    outcomes.push(await checkOne({ dir, shownPath: path, prepared, callback, contract, captures, options }));
   return { spider: spider.name, dir, outcomes, ok: outcomes.every((o) => o.status === 'passed') };
 }
 
 interface CheckJob {
   dir: string;
-  spiderPath: string;
+  /** The spider path as the user gave it, for hints. */
+  shownPath: string;
   prepared: PreparedSpider;
   callback: string;
   contract: SpiderContract;
@@ -109,7 +110,7 @@ async function checkOne(job: CheckJob): Promise<ContractOutcome> {
       ? options.fromCache
         ? `no cached response for ${contract.url ?? '(no sample url in the contract)'}`
         : `the recording crawl handed no page to ${callback} within ${options.maxPages ?? 200} pages (raise --max-pages, or set contracts.${callback}.url)`
-      : `nothing recorded yet: run trawl check ${job.spiderPath} --record`;
+      : `nothing recorded yet: run trawl check ${job.shownPath} --record`;
     return { ...base, status: 'missing', problems: [why] };
   }
   const { result, error } = await runOn(job.prepared, page);

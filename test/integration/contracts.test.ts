@@ -6,11 +6,15 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoSite, startDemoSite } from '../../src/demo/site.js';
-import { checkSpider } from '../../src/index.js';
+import { checkSpider, crawl, type Item } from '../../src/index.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'dist/cli/main.js');
+async function collectAll(items: AsyncIterable<Item>): Promise<void> {
+  for await (const _item of items);
+}
+
 const EXAMPLES = ['books', 'quotes', 'api', 'sitemap', 'rules', 'structured-data'];
 
 describe('spider contracts', () => {
@@ -81,6 +85,27 @@ describe('spider contracts', () => {
       const price = JSON.parse(good).output.items[0].price;
       expect(book.diff.join('\n')).toContain(`  item 0 price:\n    - ${price}\n    + 0`);
       expect(await readFile(file, 'utf8')).toBe(good);
+    });
+
+    it('--from-cache records the sample pages a crawl with httpCache stored', async () => {
+      const cached = join(dir, 'cached.ts');
+      const book = site.books[3]!;
+      const sample = new URL(`/catalogue/${book.slug}_${book.id}/index.html`, site.url).href;
+      const source = await readFile(spider, 'utf8');
+      await writeFile(
+        cached,
+        source.replace(/url: 'https:\/\/books\.toscrape\.com\/catalogue\/[^']*'/, `url: '${sample}'`),
+      );
+      const cache = join(dir, 'http-cache');
+      await collectAll(crawl(cached, { start: [site.url], httpCache: cache, maxPages: 10, workers: 1 }));
+      const report = await checkSpider(cached, { fromCache: cache });
+      const outcomes = Object.fromEntries(report.outcomes.map((o) => [o.callback, o]));
+      // parse's sample is on books.toscrape.com, which the cache never saw.
+      expect(outcomes.parse).toMatchObject({
+        status: 'missing',
+        problems: [expect.stringContaining('no cached response for https://books.toscrape.com/')],
+      });
+      expect(outcomes.book).toMatchObject({ status: 'passed', url: sample, items: 1, written: true });
     });
 
     it('trawl check exits 1 with the diff when a recorded page changed, and 0 after --update', async () => {
