@@ -36,6 +36,8 @@ export {
   WorkerCrashError,
   WorkerStartError,
 } from './errors.js';
+export type { ContractResult, SpiderContract } from './contracts/contract.js';
+export { type CheckOptions, type CheckReport, checkSpider, type ContractOutcome } from './contracts/check.js';
 export {
   checkConfig,
   CONFIG_FILE_NAMES,

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Command, CommanderError } from 'commander';
 import { DEMO_EXAMPLES, startDemoSite } from '../demo/site.js';
@@ -32,8 +33,11 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   const site = await startDemoSite({ books: flags.books });
   if (flags.serve) {
     process.stderr.write(`demo site at ${site.url} (Ctrl-C to stop)\n`);
-    for (const { spider, path, shows } of DEMO_EXAMPLES)
-      process.stderr.write(`  trawl crawl ${spider} --start ${new URL(path, site.url).href}   (${shows})\n`);
+    for (const { spider, path, shows } of DEMO_EXAMPLES) {
+      // The examples ship with the package: shown relative to where the command runs.
+      const file = relative(process.cwd(), fileURLToPath(new URL(`../../${spider}`, import.meta.url)));
+      process.stderr.write(`  trawl crawl ${file} --start ${new URL(path, site.url).href}   (${shows})\n`);
+    }
     await new Promise((resolve) => process.once('SIGINT', resolve));
     await site.close();
     return;

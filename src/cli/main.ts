@@ -3,12 +3,17 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { redactUrl } from '../index.js';
+import { addCheckCommand } from './check-command.js';
 import { addCrawlCommand } from './crawl-command.js';
 import { addDemoCommand } from './demo-command.js';
 import { EXIT, isUsageError } from './exit.js';
 
 /** Every command, one line each; each adds itself (with its flags, help and action) to the program. */
-const COMMANDS: ReadonlyArray<(program: Command) => void> = [addCrawlCommand, addDemoCommand];
+const COMMANDS: ReadonlyArray<(program: Command) => void> = [
+  addCrawlCommand,
+  addDemoCommand,
+  addCheckCommand,
+];
 
 function version(): string {
   const path = fileURLToPath(new URL('../../package.json', import.meta.url));
