@@ -83,6 +83,7 @@ export { JsonlSink } from './storage/jsonl.js';
 export { KeyvSink, type KeyvSinkOptions } from './storage/keyv.js';
 export { MemorySink } from './storage/memory.js';
 export { PostgresSink, type PostgresSinkOptions } from './storage/postgres.js';
+export { RedisStreamSink, type RedisStreamSinkOptions } from './storage/redis-stream.js';
 export type { ItemSink, Sink, SinkContext, StoredItem } from './storage/sink.js';
 export type { SinkStats } from './storage/sink-writer.js';
 export { StdoutSink } from './storage/stdout.js';

@@ -4,6 +4,7 @@ import { JsonSink } from './json.js';
 import { JsonlSink } from './jsonl.js';
 import { KeyvSink } from './keyv.js';
 import { PostgresSink } from './postgres.js';
+import { RedisStreamSink } from './redis-stream.js';
 import type { Sink } from './sink.js';
 import { StdoutSink } from './stdout.js';
 
@@ -14,6 +15,7 @@ const SUPPORTED =
  * Turns an output URI into a sink:
  * - `-`: JSONL on stdout; `*.jsonl` / `*.ndjson`, `*.json`, `*.csv` (`?fields=a,b`): files (also as `file://`)
  * - `sqlite://path.sqlite`, `redis://host:port`: a keyv store (`?namespace=items&key=url`)
+ * - `redis://host:port?stream=items&maxlen=1000000`: a Redis stream (`XADD`, trimmed with `MAXLEN ~`)
  * - `postgres://user@host/db?table=items&key=url`: PostgreSQL, batched upserts by key
  *
  * `append` (a resumed job) continues a JSONL or JSON file instead of replacing it.
@@ -21,6 +23,7 @@ const SUPPORTED =
 export function sinkFromUri(uri: string, options: { append?: boolean } = {}): Sink {
   if (uri === '-') return new StdoutSink();
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase();
+  if ((scheme === 'redis' || scheme === 'rediss') && /[?&]stream=/.test(uri)) return redisStreamSink(uri);
   if (scheme === 'sqlite' || scheme === 'redis' || scheme === 'rediss') return keyvSink(uri, scheme);
   if (scheme === 'postgres' || scheme === 'postgresql') return postgresSink(uri);
   if (scheme && scheme !== 'file')
@@ -50,6 +53,23 @@ function fieldsOption(params: URLSearchParams): { fields?: string[] } {
     .filter(Boolean);
   if (list.length === 0) throw new UsageError('?fields= names no field');
   return { fields: list };
+}
+
+function redisStreamSink(uri: string): Sink {
+  const url = new URL(uri);
+  const stream = url.searchParams.get('stream') ?? '';
+  if (!stream) throw new UsageError('?stream= names no stream');
+  const maxLen = url.searchParams.get('maxlen');
+  if (maxLen !== null && !/^\d+$/.test(maxLen))
+    throw new UsageError(
+      `?maxlen= must be a whole number (0 keeps every entry), not ${JSON.stringify(maxLen)}`,
+    );
+  url.search = '';
+  return new RedisStreamSink(url.href, {
+    stream,
+    label: redactUrl(uri),
+    ...(maxLen !== null ? { maxLen: Number(maxLen) } : {}),
+  });
 }
 
 function postgresSink(uri: string): Sink {
