@@ -82,6 +82,7 @@ export { JsonSink } from './storage/json.js';
 export { JsonlSink } from './storage/jsonl.js';
 export { KeyvSink, type KeyvSinkOptions } from './storage/keyv.js';
 export { MemorySink } from './storage/memory.js';
+export { ParquetSink, type ParquetSinkOptions } from './storage/parquet.js';
 export { PostgresSink, type PostgresSinkOptions } from './storage/postgres.js';
 export { RedisStreamSink, type RedisStreamSinkOptions } from './storage/redis-stream.js';
 export type { ItemSink, Sink, SinkContext, StoredItem } from './storage/sink.js';

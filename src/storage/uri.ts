@@ -3,17 +3,19 @@ import { CsvSink } from './csv.js';
 import { JsonSink } from './json.js';
 import { JsonlSink } from './jsonl.js';
 import { KeyvSink } from './keyv.js';
+import { ParquetSink } from './parquet.js';
 import { PostgresSink } from './postgres.js';
 import { RedisStreamSink } from './redis-stream.js';
 import type { Sink } from './sink.js';
 import { StdoutSink } from './stdout.js';
 
 const SUPPORTED =
-  'use a .jsonl, .json or .csv file, - for stdout, or a sqlite://, redis:// or postgres:// URI';
+  'use a .jsonl, .json, .csv or .parquet file, - for stdout, or a sqlite://, redis:// or postgres:// URI';
 
 /**
  * Turns an output URI into a sink:
- * - `-`: JSONL on stdout; `*.jsonl` / `*.ndjson`, `*.json`, `*.csv` (`?fields=a,b`): files (also as `file://`)
+ * - `-`: JSONL on stdout; `*.jsonl` / `*.ndjson`, `*.json`, `*.csv` (`?fields=a,b`),
+ *   `*.parquet` (`?fields=a,b&rowGroupSize=10000`): files (also as `file://`)
  * - `sqlite://path.sqlite`, `redis://host:port`: a keyv store (`?namespace=items&key=url`)
  * - `redis://host:port?stream=items&maxlen=1000000`: a Redis stream (`XADD`, trimmed with `MAXLEN ~`)
  * - `postgres://user@host/db?table=items&key=url`: PostgreSQL, batched upserts by key
@@ -35,13 +37,23 @@ export function sinkFromUri(uri: string, options: { append?: boolean } = {}): Si
   const lower = path.toLowerCase();
   if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return new JsonlSink(path, { append });
   if (lower.endsWith('.json')) return new JsonSink(path, { append });
-  // A CSV header cannot be continued by appending, so a resumed crawl needs JSONL or JSON.
-  if (append && lower.endsWith('.csv'))
+  // A CSV header or a Parquet footer cannot be continued by appending, so a resumed crawl needs JSONL or JSON.
+  if (append && (lower.endsWith('.csv') || lower.endsWith('.parquet')))
     throw new UsageError(
       `output ${JSON.stringify(uri)} cannot be appended to when resuming a job; use a .jsonl or .json file or -`,
     );
   if (lower.endsWith('.csv')) return new CsvSink(path, fieldsOption(params));
+  if (lower.endsWith('.parquet'))
+    return new ParquetSink(path, { ...fieldsOption(params), ...rowGroupOption(params) });
   throw new UsageError(`unsupported output ${JSON.stringify(uri)}: ${SUPPORTED}`);
+}
+
+function rowGroupOption(params: URLSearchParams): { rowGroupSize?: number } {
+  const size = params.get('rowGroupSize');
+  if (size === null) return {};
+  if (!/^[1-9]\d*$/.test(size))
+    throw new UsageError(`?rowGroupSize= must be a whole number above 0, not ${JSON.stringify(size)}`);
+  return { rowGroupSize: Number(size) };
 }
 
 function fieldsOption(params: URLSearchParams): { fields?: string[] } {
