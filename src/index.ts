@@ -35,6 +35,13 @@ export {
   WorkerCrashError,
   WorkerStartError,
 } from './errors.js';
+export {
+  checkConfig,
+  CONFIG_FILE_NAMES,
+  type ConfigSettings,
+  findConfigFile,
+  loadConfigFile,
+} from './config-file.js';
 export { type FetchedPage, fetchPage, type FetchPageOptions } from './fetcher/fetch-page.js';
 export type {
   AdaptiveThrottleOptions,
@@ -49,8 +56,10 @@ export type {
   SinkOptions,
   TimeoutOptions,
 } from './options.js';
+export { effectiveSettings } from './options.js';
 export type { ClickData, FormValues } from './parser/forms.js';
 export { type Crawl, crawl, type SpiderSource } from './pipeline/crawl.js';
+export { importSpider } from './pipeline/wiring.js';
 export type { CrawlEventMap, CrawlEvents, LogEvent } from './pipeline/events.js';
 export { jobExists } from './pipeline/job-dir.js';
 export { deleteSharedCrawl, sharedCrawlExists } from './pipeline/shared-frontier.js';
@@ -72,6 +81,8 @@ export {
   type PageRequest,
   type Pattern,
   request,
+  type SitemapOptions,
+  type SitemapRule,
   type Spider,
   type SpiderMeta,
   type StartEntry,

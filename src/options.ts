@@ -298,6 +298,17 @@ export function resolveOptions(settings: CrawlSettings = {}, options: CrawlOptio
   };
 }
 
+/**
+ * What a crawl with these spider settings and crawl options runs with, every default applied:
+ * for showing (`trawl crawl --print-settings`). Throws the OptionError a crawl would.
+ */
+export function effectiveSettings(
+  settings: CrawlSettings = {},
+  options: CrawlOptions = {},
+): Readonly<Record<string, unknown>> {
+  return resolveOptions(settings, options);
+}
+
 /** Settings that are objects of their own keys (`perHost`, `headers`): merged key by key, not replaced. */
 const MERGED = new Set(
   Object.entries(settingsShape)

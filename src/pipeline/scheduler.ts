@@ -234,7 +234,7 @@ export class Scheduler {
     signal: AbortSignal,
   ): Promise<ParseOutcome | undefined> {
     try {
-      return await this.stages.pool.parse(parseTask(this.stages.spiderPath, request, response), signal);
+      return await this.stages.pool.parse(parseTask(this.stages, request, response), signal);
     } catch (error) {
       const decision = afterParseError(error, request.parseAttempts ?? 0, this.context.shutdown.phase);
       if (decision.kind === 'refetch') {
@@ -357,9 +357,10 @@ export class Scheduler {
   }
 }
 
-function parseTask(spiderPath: string, request: CrawlRequest, response: FetchedResponse): ParseTask {
+function parseTask(stages: Stages, request: CrawlRequest, response: FetchedResponse): ParseTask {
   return {
-    spiderPath,
+    spiderPath: stages.spiderPath,
+    maxBodyBytes: stages.options.maxBodyBytes,
     callback: request.callback,
     request: {
       url: request.url,
