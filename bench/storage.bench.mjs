@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Items per second each output takes: N small items (default 100,000) written in batches of 100
-// (the crawl's default sinks.batchSize) and of 1,000, timed from open to close. PostgreSQL and
+// and of 1,000 (the crawl's default sinks.batchSize), timed from open to close. PostgreSQL and
 // the Redis stream run when DATABASE_URL / REDIS_URL are set (a fresh table / stream, dropped
-// after). Runs against dist/. Usage: node bench/storage.bench.mjs [N]
+// after). Runs against dist/. Usage: [STORAGE_ONLY=postgres] node bench/storage.bench.mjs [N]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,9 +56,11 @@ async function cleanUp(name) {
   }
 }
 
+// STORAGE_ONLY=postgres runs only the outputs whose name contains it.
+const only = process.env.STORAGE_ONLY;
 const results = [];
 try {
-  for (const [name, uri] of outputs) {
+  for (const [name, uri] of outputs.filter(([name]) => !only || name.includes(only))) {
     for (const batchSize of [100, 1000]) {
       await cleanUp(name);
       const sink = sinkFromUri(uri());
