@@ -22,7 +22,7 @@ export function addCrawlCommand(program: Command): void {
       .option('--start-file <file>', 'start URLs, one a line, or JSONL records with url (a failures file)')
       .option(
         '-o, --output <uri>',
-        'output: items.jsonl, items.json, items.csv or - for stdout (repeatable)',
+        'output: items.jsonl, items.json, items.csv, items.parquet, - for stdout, or a sqlite://, redis:// or postgres:// URI (repeatable)',
         collect,
       )
       .option('--job-dir <dir>', 'persist the frontier to resume after a stop or crash')
