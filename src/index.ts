@@ -57,6 +57,12 @@ export type {
 } from './options.js';
 export { effectiveSettings } from './options.js';
 export type { ClickData, FormValues } from './parser/forms.js';
+export {
+  type ParsedPage,
+  pageOf,
+  parsePage,
+  type ParsePageOptions,
+} from './parser/parse-page.js';
 export { type Crawl, crawl, type SpiderSource } from './pipeline/crawl.js';
 export { importSpider } from './pipeline/wiring.js';
 export type { CrawlEventMap, CrawlEvents, LogEvent } from './pipeline/events.js';

@@ -6,9 +6,22 @@ import { redactUrl } from '../index.js';
 import { addCrawlCommand } from './crawl-command.js';
 import { addDemoCommand } from './demo-command.js';
 import { EXIT, isUsageError } from './exit.js';
+import { addFetchCommand } from './fetch-command.js';
+import { addListCommand } from './list-command.js';
+import { addNewCommand } from './new-command.js';
+import { addParseCommand } from './parse-command.js';
+import { addShellCommand } from './shell-command.js';
 
 /** Every command, one line each; each adds itself (with its flags, help and action) to the program. */
-const COMMANDS: ReadonlyArray<(program: Command) => void> = [addCrawlCommand, addDemoCommand];
+const COMMANDS: ReadonlyArray<(program: Command) => void> = [
+  addCrawlCommand,
+  addFetchCommand,
+  addParseCommand,
+  addShellCommand,
+  addNewCommand,
+  addListCommand,
+  addDemoCommand,
+];
 
 function version(): string {
   const path = fileURLToPath(new URL('../../package.json', import.meta.url));
