@@ -22,7 +22,12 @@ export function addDemoCommand(program: Command): void {
         'port to serve on (with --serve: 8080, the port the example spiders start at)',
         intArg(0),
       ),
-  ).action(runDemo);
+  )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  trawl demo\n  trawl demo --serve    # then: trawl crawl spiders/books.ts',
+    )
+    .action(runDemo);
 }
 
 async function runDemo(flags: DemoFlags): Promise<void> {

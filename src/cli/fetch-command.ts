@@ -4,6 +4,8 @@ import type { FetchedPage } from '../index.js';
 import { EXIT } from './exit.js';
 import { addOnePageFlags, onePage, type OnePageFlags } from './one-page.js';
 
+const ERROR_STATUSES = JSON.stringify(Array.from({ length: 200 }, (_, i) => 400 + i));
+
 interface FetchFlags extends OnePageFlags {
   headers?: boolean;
   output?: string;
@@ -27,7 +29,11 @@ export function addFetchCommand(program: Command): void {
       '\nExamples:\n  trawl fetch https://example.com/ --headers\n  trawl fetch https://example.com/logo.png -o logo.png\n  trawl fetch https://example.com/ -s userAgent=mybot/1.0 -s obeyRobotsTxt=false',
     )
     .action(async (url: string, flags: FetchFlags) => {
-      const { fetch } = await onePage(flags);
+      // An error page is shown too, as a browser would (exit 1); a redirect is still followed.
+      const { fetch } = await onePage({
+        ...flags,
+        set: [`acceptStatus=${ERROR_STATUSES}`, ...(flags.set ?? [])],
+      });
       const page = await fetch(url);
       process.stderr.write(`${describe(page)}\n`);
       if (flags.headers) process.stdout.write(headerBlock(page));

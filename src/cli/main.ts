@@ -3,6 +3,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { redactUrl } from '../index.js';
+import { addBenchCommand } from './bench-command.js';
 import { addCrawlCommand } from './crawl-command.js';
 import { addDemoCommand } from './demo-command.js';
 import { EXIT, isUsageError } from './exit.js';
@@ -20,6 +21,7 @@ const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   addShellCommand,
   addNewCommand,
   addListCommand,
+  addBenchCommand,
   addDemoCommand,
 ];
 
