@@ -15,6 +15,7 @@ export {
   InvalidUrlError,
   ItemError,
   JobDirError,
+  MonitorError,
   NetworkError,
   OptionError,
   OutputOpenError,
@@ -53,9 +54,22 @@ export type {
   HostLimit,
   HostRule,
   HttpCacheOptions,
+  RecrawlOptions,
+  SinkOptions,
   TimeoutOptions,
 } from './options.js';
 export { effectiveSettings } from './options.js';
+export type { HostSnapshot } from './fetcher/host-limits.js';
+export {
+  type ListenAddress,
+  type Monitor,
+  type MonitorOptions,
+  parseListenAddress,
+  startMonitor,
+} from './monitor/monitor.js';
+export type { HostLatency } from './monitor/latency.js';
+export type { HostRow, MonitorState, RecentFailure } from './monitor/state.js';
+export type { TimelineSeries } from './monitor/timeline.js';
 export type { ClickData, FormValues } from './parser/forms.js';
 export {
   type ParsedPage,
@@ -67,7 +81,14 @@ export { type Crawl, crawl, type SpiderSource } from './pipeline/crawl.js';
 export { importSpider } from './pipeline/wiring.js';
 export type { CrawlEventMap, CrawlEvents, LogEvent } from './pipeline/events.js';
 export { jobExists } from './pipeline/job-dir.js';
-export { deleteSharedCrawl, sharedCrawlExists } from './pipeline/shared-frontier.js';
+export {
+  deleteSharedCrawl,
+  type SharedCrawlHost,
+  type SharedCrawlProcess,
+  type SharedCrawlStatus,
+  sharedCrawlExists,
+  sharedCrawlStatus,
+} from './pipeline/crawl-status.js';
 export type { CrawlStats, StopReason } from './pipeline/stats.js';
 export {
   type Callback,
@@ -86,18 +107,21 @@ export {
   type PageRequest,
   type Pattern,
   request,
+  type SitemapOptions,
+  type SitemapRule,
   type Spider,
   type SpiderMeta,
   type StartEntry,
   type SubmitFormOptions,
 } from './spider.js';
-export { CsvSink } from './storage/csv.js';
+export { CsvSink, type CsvSinkOptions } from './storage/csv.js';
 export { JsonSink } from './storage/json.js';
 export { JsonlSink } from './storage/jsonl.js';
 export { KeyvSink, type KeyvSinkOptions } from './storage/keyv.js';
 export { MemorySink } from './storage/memory.js';
 export { PostgresSink, type PostgresSinkOptions } from './storage/postgres.js';
-export type { ItemSink } from './storage/sink.js';
+export type { ItemSink, Sink, SinkContext, StoredItem } from './storage/sink.js';
+export type { SinkStats } from './storage/sink-writer.js';
 export { StdoutSink } from './storage/stdout.js';
 export { sinkFromUri } from './storage/uri.js';
 export type {
@@ -106,6 +130,7 @@ export type {
   FormFields,
   HttpMethod,
   Item,
+  PageValidators,
   RequestInit,
   RequestOptions,
 } from './types.js';

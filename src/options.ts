@@ -79,6 +79,25 @@ export interface BackoffOptions {
   maxRetryAfterMs?: number;
 }
 
+/** How items reach the outputs, and what happens when one fails. */
+export interface SinkOptions {
+  /**
+   * How long a failing output is retried (the crawl waiting for it) before its unwritten items,
+   * and every later one, go to a fallback JSONL file instead. @default 180_000
+   */
+  giveUpAfterMs?: number;
+  /** First retry delay of a failed write; doubled each attempt, with jitter. @default 200 */
+  retryBaseMs?: number;
+  /** Largest retry delay of a failed write. @default 10_000 */
+  retryMaxMs?: number;
+  /** Batches each output may have waiting before it holds the crawl back. @default 8 */
+  queueBatches?: number;
+  /** Most items in one write. @default 100 */
+  batchSize?: number;
+  /** Where fallback files go. @default the job directory, else the working directory */
+  fallbackDir?: string;
+}
+
 /** The optional development cache of responses. */
 export interface HttpCacheOptions {
   /**
@@ -103,13 +122,13 @@ export interface CrawlSettings {
   perHost?: HostLimit;
   /** Per-host overrides, first match wins. @default [] */
   hosts?: HostRule[];
-  /** Stop after this many fetched pages. @default Infinity */
+  /** Stop after this many fetched pages (in a distributed crawl, by all its processes together). @default Infinity */
   maxPages?: number;
-  /** Stop after this many items. @default Infinity */
+  /** Stop after this many items (in a distributed crawl, by all its processes together). @default Infinity */
   maxItems?: number;
   /** Requests deeper than this (start URLs are depth 0) are dropped. @default Infinity */
   maxDepth?: number;
-  /** Stop the crawl after this long. @default Infinity */
+  /** Stop the crawl after this long (in a distributed crawl, since its first process started). @default Infinity */
   timeLimitMs?: number;
   /** Hosts that followed links may go to. @default the hosts of the start URLs */
   allowedHosts?: string[];
@@ -170,6 +189,11 @@ export interface CrawlSettings {
   acceptStatus?: number[];
   /** Cache responses (off unless set): a URI string or options. @default off */
   httpCache?: string | HttpCacheOptions;
+  /**
+   * Output queues, write retries and the fallback file.
+   * @default { giveUpAfterMs: 180_000, retryBaseMs: 200, retryMaxMs: 10_000, queueBatches: 8, batchSize: 100 }
+   */
+  sinks?: SinkOptions;
 }
 
 /** Everything `crawl()` accepts. */
@@ -201,11 +225,24 @@ export interface CrawlOptions extends CrawlSettings {
    */
   jobDir?: string;
   /**
+   * Revisit the pages a job directory has on record (all of them, or those last fetched more than
+   * `olderThanMs` ago), sending the validators stored for each (If-None-Match, If-Modified-Since).
+   * A 304, or a body with the same SHA-256 as before, is counted in `stats.notModified` and not
+   * parsed again; a changed page is parsed and its items written again. Needs `jobDir`.
+   * @default false
+   */
+  recrawl?: boolean | RecrawlOptions;
+  /**
    * Share the frontier through Redis with every process that runs the crawl under the same
    * `crawlId`: each URL is fetched once across them, per-host limits hold across them, and a
    * process that dies has its requests taken over by the others. Not with `jobDir`.
    */
   distributed?: DistributedOptions;
+}
+
+export interface RecrawlOptions {
+  /** Only pages last fetched at least this long ago. @default 0 */
+  olderThanMs?: number;
 }
 
 export interface DistributedOptions {
@@ -215,6 +252,11 @@ export interface DistributedOptions {
   crawlId: string;
   /** How long a request taken by a process stays its own without renewal. @default 15_000 */
   leaseMs?: number;
+  /**
+   * How long a process waits for a Redis that went away (a restart, a failover) to come back,
+   * keeping its in-flight work, before the crawl fails. @default 300_000
+   */
+  outageMs?: number;
 }
 
 export function defaultWorkers(): number {
@@ -247,9 +289,11 @@ export const ADAPTIVE_THROTTLE_DEFAULTS: Readonly<Required<AdaptiveThrottleOptio
 );
 
 /** The defaults of a distributed crawl's options. */
-export const DISTRIBUTED_DEFAULTS: Readonly<Pick<Required<DistributedOptions>, 'leaseMs'>> = Object.freeze({
-  leaseMs: v.getDefault(distributed.entries.leaseMs),
-});
+export const DISTRIBUTED_DEFAULTS: Readonly<Pick<Required<DistributedOptions>, 'leaseMs' | 'outageMs'>> =
+  Object.freeze({
+    leaseMs: v.getDefault(distributed.entries.leaseMs),
+    outageMs: v.getDefault(distributed.entries.outageMs),
+  });
 
 /** What a crawl uses for each option nobody set, where the default is a fixed value. */
 export const DEFAULTS = deepFreeze(v.parse(crawlOptionsSchema, {}));
@@ -264,6 +308,8 @@ export function resolveOptions(settings: CrawlSettings = {}, options: CrawlOptio
   const parsed = checkOptions(crawlOptionsSchema, merge(settings, options), { root: '', noun: 'option' });
   if (parsed.jobDir && parsed.distributed)
     throw new OptionError('distributed', 'not set together with jobDir (Redis keeps the frontier)', 'both');
+  if (parsed.recrawl && !parsed.jobDir)
+    throw new OptionError('recrawl', 'needs jobDir (the pages and their validators are kept there)');
   const { adaptiveThrottle, httpCache, allowedHosts, workers, ...rest } = parsed;
   return {
     ...rest,

@@ -94,6 +94,7 @@ export const distributed = strict({
     (x) => typeof x === 'string' && /^[\w.:-]{1,200}$/.test(x),
   ),
   leaseMs: v.optional(positive(), 15_000),
+  outageMs: v.optional(positive(), 300_000),
 });
 
 /** The keys of `CrawlSettings`, in the order the README lists them. */
@@ -160,6 +161,17 @@ export const settingsShape = {
     v.optional(oneOf([nonEmptyString(), httpCache], 'a URI string or { uri, keyv, ttlMs }')),
     'off',
   ),
+  sinks: v.optional(
+    strict({
+      giveUpAfterMs: v.optional(nonNegative(), 180_000),
+      retryBaseMs: v.optional(positive(), 200),
+      retryMaxMs: v.optional(positive(), 10_000),
+      queueBatches: v.optional(positiveInt(), 8),
+      batchSize: v.optional(positiveInt(), 100),
+      fallbackDir: documented(v.optional(nonEmptyString()), 'the job directory, else the working directory'),
+    }),
+    {},
+  ),
 };
 
 /** The keys only `crawl()` (and the CLI) take: how this run goes, not what the spider is. */
@@ -193,6 +205,10 @@ export const crawlOnlyShape = {
     'dns.lookup',
   ),
   jobDir: documented(v.optional(nonEmptyString()), 'none'),
+  recrawl: v.optional(
+    oneOf([bool(), strict({ olderThanMs: v.optional(nonNegative(), 0) })], 'a boolean or { olderThanMs }'),
+    false,
+  ),
   distributed: v.optional(distributed),
 };
 

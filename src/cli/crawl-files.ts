@@ -67,7 +67,7 @@ export async function openFailures(path: string, append: boolean) {
         callback: f.callback,
       };
       written = written
-        .then(() => sink.write([line]))
+        .then(() => sink.append([line]))
         .catch((error: unknown) => {
           failure ??= { error };
         });

@@ -1,8 +1,16 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Command, CommanderError } from 'commander';
-import { startDemoSite } from '../demo/site.js';
-import { addCrawlFlags, collect, type CrawlFlags, intArg, layeredCrawlOptions, logSetup } from './flags.js';
+import { DEMO_EXAMPLES, startDemoSite } from '../demo/site.js';
+import {
+  addCrawlFlags,
+  collect,
+  type CrawlFlags,
+  intArg,
+  layeredCrawlOptions,
+  logSetup,
+  monitorOptions,
+} from './flags.js';
 import { EXIT } from './exit.js';
 import { runCrawl } from './run-crawl.js';
 
@@ -33,7 +41,9 @@ export function addDemoCommand(program: Command): void {
 async function runDemo(flags: DemoFlags): Promise<void> {
   const site = await startDemoSite({ books: flags.books, port: flags.port ?? (flags.serve ? 8080 : 0) });
   if (flags.serve) {
-    process.stderr.write(`demo shop at ${site.url} (Ctrl-C to stop)\n`);
+    process.stderr.write(`demo site at ${site.url} (Ctrl-C to stop)\n`);
+    for (const { spider, path, shows } of DEMO_EXAMPLES)
+      process.stderr.write(`  trawl crawl ${spider} --start ${new URL(path, site.url).href}   (${shows})\n`);
     await new Promise((resolve) => process.once('SIGINT', resolve));
     await site.close();
     return;
@@ -56,6 +66,7 @@ async function runDemo(flags: DemoFlags): Promise<void> {
       log: logSetup(flags),
       progress: flags.progress,
       statsIntervalMs: flags.statsInterval,
+      monitor: monitorOptions(flags),
     });
   } finally {
     await site.close();

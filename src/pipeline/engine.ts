@@ -1,14 +1,17 @@
 import { errorRecord, redactUrl } from '../errors.js';
-import { type CrawlOptions, DEFAULTS, resolveOptions } from '../options.js';
-import type { CrawlRequest, Item } from '../types.js';
+import type { HostSnapshot } from '../fetcher/host-limits.js';
+import { type CrawlOptions, DEFAULTS, type ResolvedOptions, resolveOptions } from '../options.js';
+import type { StoredItem } from '../storage/sink.js';
+import type { CrawlRequest } from '../types.js';
 import { Acks } from './acks.js';
 import { Channel } from './channel.js';
-import type { CrawlEvents } from './events.js';
+import type { CrawlEvents, LogEvent } from './events.js';
+import type { ConnectionEvent } from './redis-link.js';
 import { Scheduler, type SchedulerContext } from './scheduler.js';
 import { Shutdown } from './shutdown.js';
 import { type CrawlStats, type StopReason, updateRates } from './stats.js';
 import { Wakeup } from './wakeup.js';
-import { loadSpider, type SpiderSource, type Stages, wire } from './wiring.js';
+import { loadSpider, type SpiderSource, type Stages, type WiringHooks, wire } from './wiring.js';
 
 /**
  * One crawl from start to end: wires the stages, waits for the consumer, runs the scheduler,
@@ -16,7 +19,7 @@ import { loadSpider, type SpiderSource, type Stages, wire } from './wiring.js';
  * side (`Crawl`) takes items from `items` and acknowledges them with `ack`.
  */
 export class Engine {
-  readonly items: Channel<Item>;
+  readonly items: Channel<StoredItem>;
   readonly finished: Promise<CrawlStats>;
   /** Settles once the spider is loaded, options resolved and start requests seeded. */
   readonly ready: Promise<void>;
@@ -29,11 +32,13 @@ export class Engine {
   private readonly acks = new Acks((done) => this.reportDone(done));
   /** Tells the store which requests are done; nothing is taken before the store exists. */
   private reportDone: (requests: CrawlRequest[]) => void = () => undefined;
+  private resolved: ResolvedOptions | undefined;
   private resolveGo!: () => void;
   /** Settles once the consumer is ready (sinks open) or the crawl is stopped first. */
   private readonly go = new Promise<void>((resolve) => {
     this.resolveGo = resolve;
   });
+  private stages: Stages | undefined;
   private resolveConsumer!: () => void;
   private readonly consumerFinished = new Promise<void>((resolve) => {
     this.resolveConsumer = resolve;
@@ -45,7 +50,7 @@ export class Engine {
     private readonly stats: CrawlStats,
     private readonly events: CrawlEvents,
   ) {
-    this.items = new Channel<Item>(userOptions.itemBuffer ?? DEFAULTS.itemBuffer);
+    this.items = new Channel<StoredItem>(userOptions.itemBuffer ?? DEFAULTS.itemBuffer);
     this.finished = new Promise((resolve, reject) => {
       this.resolveFinished = resolve;
       this.rejectFinished = reject;
@@ -59,12 +64,23 @@ export class Engine {
     this.ready.catch(() => undefined);
   }
 
+  /** The resolved options; set once `ready` has resolved. */
+  get options(): ResolvedOptions {
+    if (!this.resolved) throw new Error('the crawl options are not resolved yet');
+    return this.resolved;
+  }
+
   get signal(): AbortSignal {
     return this.shutdown.signal;
   }
 
   get stopSignal(): AbortSignal {
     return this.shutdown.stopSignal;
+  }
+
+  /** Per-origin limits and load; empty until the stages are wired. */
+  hosts(): HostSnapshot[] {
+    return this.stages?.hostLimits.snapshot() ?? [];
   }
 
   /** The consumer is ready for items (its sinks are open): requests may go out. */
@@ -108,16 +124,8 @@ export class Engine {
     try {
       const loaded = await loadSpider(this.source);
       const options = resolveOptions(loaded.spider.settings, this.userOptions);
-      stages = await wire(loaded, options, {
-        storeFailed: (error, where) => this.storeFailed(error, where),
-        workerFailed: (error) =>
-          this.events.emit('log', { level: 'error', message: `parser worker failed: ${error.message}` }),
-        leaseFailed: (error) =>
-          this.events.emit('log', {
-            level: 'warn',
-            message: `${error.message}; requests held by this process may be taken over by others`,
-          }),
-      });
+      this.resolved = options;
+      stages = await wire(loaded, options, this.wiringHooks());
     } catch (error) {
       this.rejectReady(error);
       this.shutdown.fail(error);
@@ -127,6 +135,7 @@ export class Engine {
       this.settle(error);
       return;
     }
+    this.stages = stages;
     const { store } = stages;
     this.reportDone = (requests) =>
       void store.done(requests).catch((error) => this.storeFailed(error, store.location));
@@ -167,7 +176,8 @@ export class Engine {
       signal?.addEventListener('abort', onUserAbort, { once: true });
       if (signal?.aborted) this.abort();
       await this.go;
-      const limitMs = stages.options.timeLimitMs;
+      // In a distributed crawl the time limit counts from the start of its first process.
+      const limitMs = stages.options.timeLimitMs - (stages.store.limits?.elapsedMs ?? 0);
       if (Number.isFinite(limitMs)) timeLimit = setTimeout(() => this.stop('timeLimit'), limitMs);
       await scheduler.run();
       return undefined;
@@ -178,6 +188,27 @@ export class Engine {
       clearTimeout(timeLimit);
       signal?.removeEventListener('abort', onUserAbort);
     }
+  }
+
+  private wiringHooks(): WiringHooks {
+    return {
+      storeFailed: (error, where) => this.storeFailed(error, where),
+      workerFailed: (error) =>
+        this.events.emit('log', { level: 'error', message: `parser worker failed: ${error.message}` }),
+      leaseFailed: (error) =>
+        this.events.emit('log', {
+          level: 'warn',
+          message: `${error.message}; requests held by this process may be taken over by others`,
+        }),
+      connection: (event) => this.events.emit('log', connectionLog(event)),
+      report: () => ({
+        pages: this.stats.pages,
+        items: this.stats.items,
+        failed: this.stats.failed,
+        inFlight: this.stats.gauges.inFlight,
+      }),
+      stopReason: () => this.stats.stopReason ?? this.shutdown.reason ?? 'finished',
+    };
   }
 
   private schedulerContext(): SchedulerContext {
@@ -221,4 +252,13 @@ export class Engine {
       this.resolveFinished(this.stats);
     }
   }
+}
+
+function connectionLog(event: ConnectionEvent): LogEvent {
+  return event.state === 'lost'
+    ? {
+        level: 'warn',
+        message: `Redis connection lost (${event.reason ?? 'unknown'}): reconnecting; work in flight goes on`,
+      }
+    : { level: 'info', message: `Redis connection back after ${event.downMs ?? 0} ms` };
 }

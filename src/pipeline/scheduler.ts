@@ -1,14 +1,17 @@
 import { errorRecord, HttpStatusError } from '../errors.js';
 import type { ParseOutcome, ParseTask } from '../parser/protocol.js';
+import type { StoredItem } from '../storage/sink.js';
 import type { CrawlRequest, FailureRecord, FetchedResponse, Item, RequestInit } from '../types.js';
 import type { Acks } from './acks.js';
 import type { Rejection } from './admission.js';
 import type { Channel } from './channel.js';
+import { ItemKeys } from './item-keys.js';
 import type { CrawlEvents } from './events.js';
 import type { Turn } from './host-turns.js';
 import { afterFetchError, afterParseError } from './retry-decision.js';
 import { Semaphore } from './semaphore.js';
 import type { Shutdown } from './shutdown.js';
+import { compareVisit } from './revisit.js';
 import { type CrawlStats, countError, countStatus, type StopReason, updateRates } from './stats.js';
 import type { Wakeup } from './wakeup.js';
 import type { Stages } from './wiring.js';
@@ -21,7 +24,7 @@ const REJECTIONS: readonly Rejection[] = ['duplicate', 'depth', 'offsite', 'inva
 export interface SchedulerContext {
   stats: CrawlStats;
   events: CrawlEvents;
-  items: Channel<Item>;
+  items: Channel<StoredItem>;
   acks: Acks;
   shutdown: Shutdown;
   wakeup: Wakeup;
@@ -45,12 +48,15 @@ export class Scheduler {
   private readonly tasks = new Set<Promise<void>>();
   private readonly parseSlots: Semaphore;
 
+  private readonly keys: ItemKeys;
+
   constructor(
     private readonly stages: Stages,
     private readonly context: SchedulerContext,
     private readonly startedMs: number,
   ) {
     this.parseSlots = new Semaphore(stages.pool.size * PARSE_QUEUE_PER_WORKER, context.shutdown.workSignal);
+    this.keys = new ItemKeys(stages.spider, context.events);
   }
 
   get parseCapacity(): number {
@@ -62,7 +68,10 @@ export class Scheduler {
     const { store, options } = this.stages;
     const { shutdown, wakeup } = this.context;
     for (;;) {
-      if (!shutdown.reason) await store.claim(options.concurrency - this.fetching);
+      if (!shutdown.reason) {
+        await store.claim(options.concurrency - this.fetching);
+        this.stopAtSharedLimit();
+      }
       let waitMs = this.launchReady();
       this.updateGauges();
       if (shutdown.reason) shutdown.armGrace(options.stopGraceMs);
@@ -73,6 +82,16 @@ export class Scheduler {
       if (store.pending < options.concurrency) waitMs = Math.min(waitMs, store.claimEveryMs);
       await wakeup.wait(shutdown.reason ? Number.POSITIVE_INFINITY : waitMs);
     }
+  }
+
+  /**
+   * A crawl-wide limit another process (or this one) reached: the page budget once the requests
+   * already taken here are started, the item limit at once.
+   */
+  private stopAtSharedLimit(): void {
+    const { store } = this.stages;
+    const reached = store.limits?.reached;
+    if (reached && (reached !== 'maxPages' || store.pending === 0)) this.context.stop(reached);
   }
 
   /** Waits for the work in flight; after a stop it gets `stopGraceMs` to finish, then it is cancelled. */
@@ -142,6 +161,12 @@ export class Scheduler {
     if (!turn.taken) return this.putBack(request, origin, turn);
     const response = await this.fetch(request, origin, turn.release, signal);
     if (!response) return;
+    if (this.unchangedSinceLastVisit(request, response)) {
+      this.fetching--;
+      this.context.acks.complete(request);
+      this.context.wakeup.notify();
+      return;
+    }
     // Hold the fetch slot until the parse queue has room: slow parsing pauses fetching.
     const gotSlot = await this.parseSlots.acquire();
     gauges.maxParseBacklog = Math.max(gauges.maxParseBacklog, this.parseSlots.peak);
@@ -156,6 +181,19 @@ export class Scheduler {
     } finally {
       this.parseSlots.release();
     }
+  }
+
+  /**
+   * Records the page's validators where the store keeps them for re-crawls; true when this is a
+   * revisit and the page has not changed (it is then done: no parse, no items).
+   */
+  private unchangedSinceLastVisit(request: CrawlRequest, response: FetchedResponse): boolean {
+    const store = this.stages.store;
+    if (!store.visited) return false;
+    const { validators, unchanged } = compareVisit(request, response);
+    if (validators) store.visited(request, validators);
+    if (unchanged) this.context.stats.notModified++;
+    return unchanged;
   }
 
   /** Undoes the admission of a request that will not go out now, and queues it again. */
@@ -182,12 +220,17 @@ export class Scheduler {
     stats.requests++;
     events.emit('request', request);
     let response: FetchedResponse;
+    const startedAt = performance.now();
     try {
       response = await this.stages.fetcher.fetch(request, signal);
     } catch (error) {
       this.stages.hostLimits.release(origin);
       releaseTurn();
       this.fetching--;
+      if (error instanceof HttpStatusError) {
+        const elapsedMs = performance.now() - startedAt;
+        events.emit('response', { url: request.url, status: error.status, bytes: 0, elapsedMs, request });
+      }
       this.fetchFailed(request, error);
       return undefined;
     }
@@ -229,7 +272,7 @@ export class Scheduler {
     signal: AbortSignal,
   ): Promise<ParseOutcome | undefined> {
     try {
-      return await this.stages.pool.parse(parseTask(this.stages.spiderPath, request, response), signal);
+      return await this.stages.pool.parse(parseTask(this.stages, request, response), signal);
     } catch (error) {
       const decision = afterParseError(error, request.parseAttempts ?? 0, this.context.shutdown.phase);
       if (decision.kind === 'refetch') {
@@ -259,7 +302,7 @@ export class Scheduler {
     // Queued (durably, where the store is) before this page can be reported done.
     if (!(await this.queueFound(request, outcome.requests))) return;
     // Stream closed by an abort: the page stays not-done, so a job directory fetches it again.
-    if (!(await this.pushItems(outcome.items))) return;
+    if (!(await this.pushItems(request, outcome.items))) return;
     this.context.acks.complete(request);
     this.context.wakeup.notify();
   }
@@ -303,15 +346,23 @@ export class Scheduler {
   }
 
   /** Pushes a page's items to the item stream; false when the stream was closed. */
-  private async pushItems(items: Item[]): Promise<boolean> {
+  private async pushItems(request: CrawlRequest, found: Item[]): Promise<boolean> {
     const { stats, events, acks } = this.context;
     const maxItems = this.stages.options.maxItems;
-    for (const item of items) {
+    const scrapedAt = Date.now();
+    // A prefix of the page's items, so each keeps its index on the page (its default key).
+    const items = await this.crawlWide(found);
+    if (!items) return false;
+    for (const [index, item] of items.entries()) {
       if (stats.items >= maxItems) {
         this.context.stop('maxItems');
         break;
       }
-      if (!(await this.context.items.push(item))) return false;
+      const key = this.keys.keyOf(item, request, index);
+      if (
+        !(await this.context.items.push({ key, url: request.url, spider: this.keys.spider, scrapedAt, item }))
+      )
+        return false;
       acks.itemPushed();
       stats.items++;
       const g = stats.gauges;
@@ -320,6 +371,24 @@ export class Scheduler {
       if (stats.items >= maxItems) this.context.stop('maxItems');
     }
     return true;
+  }
+
+  /**
+   * The items of a page the crawl-wide item limit lets through (all of them in a crawl of one
+   * process); undefined when the store failed.
+   */
+  private async crawlWide(items: Item[]): Promise<Item[] | undefined> {
+    const { limits, location } = this.stages.store;
+    if (!limits || items.length === 0) return items;
+    let granted: number;
+    try {
+      granted = await limits.grantItems(items.length);
+    } catch (error) {
+      this.context.storeFailed(error, location);
+      return undefined;
+    }
+    if (granted < items.length) this.context.stop('maxItems');
+    return granted < items.length ? items.slice(0, granted) : items;
   }
 
   /** A taken request goes back to the frontier unfinished. */
@@ -347,9 +416,10 @@ export class Scheduler {
   }
 }
 
-function parseTask(spiderPath: string, request: CrawlRequest, response: FetchedResponse): ParseTask {
+function parseTask(stages: Stages, request: CrawlRequest, response: FetchedResponse): ParseTask {
   return {
-    spiderPath,
+    spiderPath: stages.spiderPath,
+    maxBodyBytes: stages.options.maxBodyBytes,
     callback: request.callback,
     request: {
       url: request.url,
