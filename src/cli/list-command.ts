@@ -27,7 +27,8 @@ export function addListCommand(program: Command): void {
         const file = join(dir, name);
         try {
           const spider = await importSpider(file);
-          const startUrls = (spider.startUrls ?? []).map((s) => (typeof s === 'string' ? s : s.url));
+          const starts = spider.startUrls?.length ? spider.startUrls : (spider.sitemapUrls ?? []);
+          const startUrls = starts.map((s) => (typeof s === 'string' ? s : s.url));
           rows.push({ name: spider.name, file: relative(process.cwd(), file) || file, startUrls });
         } catch (error) {
           failed++;

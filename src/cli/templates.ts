@@ -63,17 +63,13 @@ ${BOOK}
 `,
   sitemap: (
     name,
-  ) => `${HEADER(name, 'A sitemap crawl: /sitemap.xml, its nested sitemaps, then every page listed.', 'http://127.0.0.1:8080/sitemap.xml')}
+  ) => `${HEADER(name, 'A sitemap crawl: the framework reads /sitemap.xml and its nested (gzipped) sitemaps; sitemapRules send each listed URL to a callback.', 'http://127.0.0.1:8080/sitemap.xml')}
 export default defineSpider({
   name: '${name}',
-  startUrls: ['http://127.0.0.1:8080/sitemap.xml'],
+  sitemapUrls: ['http://127.0.0.1:8080/sitemap.xml'],
+  // First match wins; URLs no rule matches are not fetched.
+  sitemapRules: [{ allow: '/catalogue/*/index.html', callback: 'book' }],
   settings: { perHost: { concurrency: 4 } },
-
-  *parse(page) {
-    const $ = page.$;
-    for (const loc of $('sitemap > loc').toArray()) yield page.follow($(loc).text().trim());
-    for (const loc of $('url > loc').toArray()) yield page.follow($(loc).text().trim(), 'book');
-  },
 
 ${BOOK}
 });
@@ -105,29 +101,33 @@ export default defineSpider({
 `,
   login: (
     name,
-  ) => `${HEADER(name, 'Log in through a form (its hidden CSRF field included), then crawl pages only a member sees.', 'http://127.0.0.1:8080/login')}
+  ) => `${HEADER(name, 'Log in through a form (its hidden CSRF field included), then read the JSON pages only a logged-in user gets.', 'http://127.0.0.1:8080/quotes/login')}
+interface QuotesPage {
+  has_next: boolean;
+  page: number;
+  quotes: Array<{ text: string; author: { name: string }; tags: string[] }>;
+}
+
 export default defineSpider({
   name: '${name}',
-  startUrls: ['http://127.0.0.1:8080/login'],
+  startUrls: ['http://127.0.0.1:8080/quotes/login'],
   // The session cookie the login sets is kept and sent back (cookies: true is the default).
-  settings: { perHost: { concurrency: 2 }, cookies: true },
+  settings: { perHost: { concurrency: 2 } },
 
   *parse(page) {
-    // Fills the form's fields as the browser would (hidden ones too) and submits it.
-    yield page.submitForm('form#login', { formdata: { username: 'demo', password: 'demo' }, callback: 'account' });
+    // Fills the form as a browser would (the hidden CSRF token too) and POSTs it.
+    yield page.submitForm('form', { formdata: { username: 'demo', password: 'demo' }, callback: 'loggedIn' });
   },
 
-  *account(page) {
-    if (!page.$('.logged-in').length) {
-      page.log.error('login failed', { url: page.url });
-      return;
-    }
-    yield* page.followAll('ul.orders a', 'order');
+  *loggedIn(page) {
+    if (page.$('a[href*="logout"]').length === 0) throw new Error(\`login failed at \${page.url}\`);
+    yield page.follow('api/quotes?page=1', 'quotes');
   },
 
-  *order(page) {
-    const $ = page.$;
-    yield { url: page.url, order: $('h1').text().trim(), total: $('.total').text().trim() };
+  *quotes(page) {
+    const data = page.json<QuotesPage>();
+    for (const q of data.quotes) yield { text: q.text, author: q.author.name, tags: q.tags };
+    if (data.has_next) yield page.follow(\`api/quotes?page=\${data.page + 1}\`, 'quotes');
   },
 });
 `,
