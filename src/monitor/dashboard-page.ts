@@ -30,18 +30,18 @@ body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#f8fafc;color:#0f172
 header{display:flex;gap:16px;align-items:baseline;padding:12px 20px;background:#0f172a;color:#f8fafc}
 header h1{font-size:18px;margin:0}.status{padding:2px 8px;border-radius:4px;font-weight:600}
 .running{background:#2563eb}.done{background:#16a34a}#updated{opacity:.8;margin-left:auto}
-main{padding:16px 20px;display:grid;gap:16px}
+main{padding:16px 20px;display:grid;gap:16px;grid-template-columns:minmax(0,1fr)}
 .tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(130px,1fr));gap:8px}
 .tile{background:#fff;border:1px solid #e2e8f0;border-radius:6px;padding:8px 10px}
 .tile .v{display:block;font-size:22px;font-weight:600}.tile .k{color:#64748b;font-size:12px}
 section{background:#fff;border:1px solid #e2e8f0;border-radius:6px;padding:10px 12px}
-section h2{font-size:15px;margin:0 0 8px}.charts{display:grid;grid-template-columns:1fr 1fr;gap:16px}
-table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:3px 8px;border-bottom:1px solid #f1f5f9}
-td{font-variant-numeric:tabular-nums;max-width:520px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+section h2{font-size:15px;margin:0 0 8px}.charts{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:16px}
+table{border-collapse:collapse;width:100%;table-layout:fixed}td,th{text-align:left;padding:3px 8px;border-bottom:1px solid #f1f5f9}
+td{font-variant-numeric:tabular-nums;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .mix{display:flex;height:14px;border-radius:4px;overflow:hidden;background:#e2e8f0;margin:6px 0}
 .mix span{display:block;height:100%}.s2xx{background:#16a34a}.s3xx{background:#0891b2}.s4xx{background:#f59e0b}.s5xx{background:#dc2626}
-.legend{display:flex;gap:16px}.scroll{max-height:420px;overflow:auto}.empty{color:#94a3b8}#offline{color:#dc2626}
-@media (max-width:900px){.charts{grid-template-columns:1fr}}
+.legend{display:flex;gap:16px}#failures th:nth-child(1),#failures th:nth-child(3){width:9%}#failures th:nth-child(2){width:18%}#failures th:nth-child(4){width:36%}.scroll{max-height:420px;overflow:auto}.empty{color:#94a3b8}#offline{color:#dc2626}
+@media (max-width:900px){.charts{grid-template-columns:minmax(0,1fr)}}
 `;
 
 const TILES: Array<[string, string]> = [

@@ -3,7 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { crawl, defineSpider, MemorySink } from '../../src/index.js';
+import { crawl, defineSpider, MemorySink, sinkFromUri } from '../../src/index.js';
+import { DATABASE_URL, isolatedTable } from '../helpers/postgres.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 /**
@@ -127,5 +128,36 @@ describe('conditional re-crawl from a job directory', () => {
     return expect(crawl(spider, { recrawl: true }).pipeTo(new MemorySink())).rejects.toThrow(
       /option recrawl: needs jobDir/,
     );
+  });
+});
+
+describe.skipIf(!DATABASE_URL)('a re-crawl into PostgreSQL', () => {
+  it('updates the rows of changed pages by key and adds none', async () => {
+    const site = await startServer(answer);
+    const dir = await mkdtemp(join(tmpdir(), 'trawl-recrawl-pg-'));
+    const table = await isolatedTable();
+    try {
+      const output = new URL(table.url);
+      output.searchParams.set('table', table.name);
+      for (const p of PAGES) version.set(p, 1);
+      const options = { start: [site.url], jobDir: dir, workers: 0 };
+      await crawl(spider, options).pipeTo(sinkFromUri(output.href));
+      version.set('plain/1', 3);
+      version.set('etag/1', 3);
+      const stats = await crawl(spider, { ...options, recrawl: true }).pipeTo(sinkFromUri(output.href));
+      expect(stats.items).toBe(2);
+      const { rows } = await table.admin.query(
+        `SELECT data->>'path' AS path, (data->>'version')::int AS version FROM "${table.name}" ORDER BY 1`,
+      );
+      expect(rows).toEqual(
+        PAGES.map((path) => ({ path, version: ['plain/1', 'etag/1'].includes(path) ? 3 : 1 })).sort((a, b) =>
+          a.path.localeCompare(b.path),
+        ),
+      );
+    } finally {
+      await table.drop();
+      await site.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
