@@ -16,7 +16,11 @@ export interface ParsedPage {
   /** Follow-up requests, URLs absolute. */
   requests: RequestInit[];
   /** What the callback logged through `page.log`. */
-  logs: Array<{ level: 'debug' | 'info' | 'warn' | 'error'; message: string; data?: Record<string, unknown> }>;
+  logs: Array<{
+    level: 'debug' | 'info' | 'warn' | 'error';
+    message: string;
+    data?: Record<string, unknown>;
+  }>;
   /** Why the callback failed; what it yielded before stays in `items` and `requests`. */
   error?: { code: string; message: string; stack?: string };
 }
