@@ -73,6 +73,7 @@ export type { HostLatency } from './monitor/latency.js';
 export type { HostRow, MonitorState, RecentFailure } from './monitor/state.js';
 export type { TimelineSeries } from './monitor/timeline.js';
 export type { ClickData, FormValues } from './parser/forms.js';
+export { type ParsedPage, pageOf, parsePage, type ParsePageOptions } from './parser/parse-page.js';
 export { type Crawl, crawl, type SpiderSource } from './pipeline/crawl.js';
 export { importSpider } from './pipeline/wiring.js';
 export type { CrawlEventMap, CrawlEvents, LogEvent } from './pipeline/events.js';
