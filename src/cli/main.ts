@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { addCrawlCommand } from './crawl-command.js';
 import { addDemoCommand } from './demo-command.js';
+import { addResetCommand } from './reset-command.js';
 import { EXIT, isUsageError } from './run-crawl.js';
+import { addStatusCommand } from './status-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('trawl')
@@ -14,6 +16,8 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
   addCrawlCommand(program);
   addDemoCommand(program);
+  addStatusCommand(program);
+  addResetCommand(program);
   return program;
 }
 
