@@ -1,38 +1,53 @@
 /**
- * A JSON API: page through a listing endpoint, then fetch each record. Callbacks that only call
- * `page.json()` never load cheerio. Try it with `trawl demo --serve` and
- * `trawl crawl spiders/api.ts --start http://127.0.0.1:PORT/api/books`.
+ * A paginated JSON API (limit/skip, with the total in each answer). Shows: an async `start()`
+ * generator that asks the API once for its total and then yields every page's request up front,
+ * so the pages are fetched in parallel, stopping at the last page; callbacks that only call
+ * `page.json()` never load cheerio. With `--start`, start() is skipped and the spider walks the
+ * pages one after another from the URL given. Modelled on dummyjson.com:
+ *
+ *   trawl crawl spiders/api.ts --start 'https://dummyjson.com/products?limit=30' -o products.jsonl
+ *   trawl demo --serve   # then --start http://127.0.0.1:PORT/api/products
  */
-import { defineSpider } from 'trawl';
+import { defineSpider, fetchPage } from 'trawl';
 
 interface Listing {
-  books: Array<{ id: number; href: string }>;
-  next: string | null;
+  products: Array<{ id: number; title: string; price: number; sku: string; category: string }>;
+  total: number;
+  skip: number;
+  limit: number;
 }
 
-interface Book {
-  id: number;
-  title: string;
-  price: number;
-  rating: number;
-  inStock: number;
-  category: string;
-  upc: string;
+const PAGE_SIZE = 30;
+
+/** The listing URL for one page of `limit` records from `skip` on. */
+function pageUrl(base: string, skip: number, limit: number): string {
+  const url = new URL(base);
+  url.searchParams.set('limit', String(limit));
+  url.searchParams.set('skip', String(skip));
+  return url.href;
 }
 
 export default defineSpider({
   name: 'api',
-  startUrls: ['http://127.0.0.1:8080/api/books'],
-  settings: { perHost: { concurrency: 8 } },
+  startUrls: ['https://dummyjson.com/products'],
+  settings: { perHost: { concurrency: 4 } },
+
+  async *start() {
+    for (const entry of this.startUrls ?? []) {
+      const base = typeof entry === 'string' ? entry : entry.url;
+      const first = await fetchPage(pageUrl(base, 0, PAGE_SIZE));
+      const { total } = JSON.parse(first.text) as Listing;
+      for (let skip = 0; skip < total; skip += PAGE_SIZE) yield pageUrl(base, skip, PAGE_SIZE);
+    }
+  },
 
   *parse(page) {
     const listing = page.json<Listing>();
-    for (const book of listing.books) yield page.follow(book.href, 'record', { userData: { id: book.id } });
-    if (listing.next) yield page.follow(listing.next);
-  },
-
-  *record(page) {
-    const book = page.json<Book>();
-    yield { id: book.id, title: book.title, price: book.price, category: book.category, upc: book.upc };
+    for (const p of listing.products)
+      yield { id: p.id, title: p.title, price: p.price, sku: p.sku, category: p.category };
+    // Reached by --start (not from start()): walk on to the next page until the total.
+    const next = listing.skip + listing.limit;
+    if (listing.products.length > 0 && next < listing.total)
+      yield page.follow(pageUrl(page.url, next, listing.limit));
   },
 });

@@ -1,6 +1,10 @@
 /**
- * Listing pages with pagination, then one detail page per book. Run it against the bundled demo
- * shop with `npm run example`, or against any copy with `trawl crawl spiders/books.ts --start URL`.
+ * The first spider to copy: listing pages with "next" pagination, then one detail page per book.
+ * Shows: `followAll` on a selector, one callback per page type, numbers and ratings cleaned into
+ * typed fields. Modelled on books.toscrape.com:
+ *
+ *   trawl crawl spiders/books.ts --start https://books.toscrape.com/ -o books.jsonl
+ *   npm run example      # the same spider on the bundled demo shop
  */
 import { defineSpider } from 'trawl';
 
@@ -8,7 +12,7 @@ const RATINGS: Record<string, number> = { One: 1, Two: 2, Three: 3, Four: 4, Fiv
 
 export default defineSpider({
   name: 'books',
-  startUrls: ['http://127.0.0.1:8080/'],
+  startUrls: ['https://books.toscrape.com/'],
   settings: { perHost: { concurrency: 8 } },
 
   *parse(page) {
@@ -28,7 +32,8 @@ export default defineSpider({
       currency: price.startsWith('£') ? 'GBP' : undefined,
       rating: RATINGS[($('.star-rating').attr('class') ?? '').replace('star-rating', '').trim()] ?? 0,
       inStock: stock ? Number(stock[1]) : 0,
-      category: $('.breadcrumb li').eq(1).text().trim(),
+      // The last linked crumb: Home > (Books >) Category > title.
+      category: $('.breadcrumb li:not(.active)').last().text().trim(),
       upc: $('th:contains("UPC") + td').text().trim(),
     };
   },

@@ -1,21 +1,25 @@
 /**
- * Link rules instead of hand-written follows, as with Scrapy's CrawlSpider: walk every category of
- * the demo shop with its pagination and scrape each book once. The main listing (/catalogue/page-N)
- * is never crawled, since no rule allows it. Run it against the demo shop with
- * `trawl crawl spiders/rules.ts --start http://127.0.0.1:8080/`.
+ * Link rules instead of hand-written follows, as with Scrapy's CrawlSpider. Shows: rules with a
+ * CSS scope, allow globs and a deny RegExp; a rule without a callback that is followed further
+ * (category pages and their pagination) and one that hands pages to a callback (books). The main
+ * listing (/catalogue/page-N) is never crawled, since no rule allows it. Modelled on
+ * books.toscrape.com (its sidebar is `.side_categories`, the demo's `ul.categories`):
+ *
+ *   trawl crawl spiders/rules.ts --start https://books.toscrape.com/ -o books.jsonl
+ *   trawl demo --serve   # then --start http://127.0.0.1:PORT/
  */
 import { defineSpider } from 'trawl';
 
 export default defineSpider({
   name: 'rules',
-  startUrls: ['http://127.0.0.1:8080/'],
+  startUrls: ['https://books.toscrape.com/'],
   settings: { perHost: { concurrency: 8 } },
 
   rules: [
     // Category pages and their "next" links. No callback, so the rules are applied to them again.
     {
-      selector: 'ul.categories, ul.pager',
-      allow: '/catalogue/category/*/page-*.html',
+      selector: 'ul.categories, .side_categories, ul.pager',
+      allow: '/catalogue/category/**',
     },
     // Book pages listed in the product grid; links into the shop's own listings are not books.
     {
@@ -36,7 +40,7 @@ export default defineSpider({
           .text()
           .replace(/[^\d.]/g, ''),
       ),
-      category: $('.breadcrumb li').eq(1).text().trim(),
+      category: $('.breadcrumb li:not(.active)').last().text().trim(),
       foundOn: page.request.referrer,
     };
   },

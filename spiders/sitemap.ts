@@ -1,21 +1,25 @@
 /**
- * A sitemap crawl: start at /sitemap.xml, follow nested sitemap indexes, scrape every page listed.
- * Try it with `trawl demo --serve` and
- * `trawl crawl spiders/sitemap.ts --start http://127.0.0.1:PORT/sitemap.xml`.
+ * A crawl driven by sitemaps instead of links. Shows: `sitemapFromRobots` (the `Sitemap:` lines of
+ * robots.txt), a sitemap index whose children are gzipped (`.xml.gz`, served as application/gzip
+ * or application/x-gzip), `sitemapRules` sending book pages and category pages to different
+ * callbacks, and the `lastmod` of each URL handed to the callback. Set `sitemapSince` to crawl only
+ * what changed since a date. Modelled on a shop that publishes its sitemaps this way (the demo
+ * shop mirrors books.toscrape.com's pages):
+ *
+ *   trawl crawl spiders/sitemap.ts --start https://SHOP/robots.txt -o books.jsonl
+ *   trawl demo --serve   # then --start http://127.0.0.1:PORT/robots.txt
  */
 import { defineSpider } from 'trawl';
 
 export default defineSpider({
   name: 'sitemap',
-  startUrls: ['http://127.0.0.1:8080/sitemap.xml'],
+  startUrls: ['https://books.toscrape.com/'],
+  sitemapFromRobots: true,
+  sitemapRules: [
+    { allow: '/catalogue/category/**', callback: 'category' },
+    { allow: '/catalogue/*/index.html', callback: 'book' },
+  ],
   settings: { perHost: { concurrency: 8 } },
-
-  *parse(page) {
-    const $ = page.$;
-    // A sitemap index lists more sitemaps; a urlset lists pages.
-    for (const loc of $('sitemap > loc').toArray()) yield page.follow($(loc).text().trim());
-    for (const loc of $('url > loc').toArray()) yield page.follow($(loc).text().trim(), 'book');
-  },
 
   *book(page) {
     const $ = page.$;
@@ -28,6 +32,15 @@ export default defineSpider({
           .text()
           .replace(/[^\d.]/g, ''),
       ),
+      lastmod: page.request.userData.lastmod,
+    };
+  },
+
+  *category(page) {
+    yield {
+      url: page.url,
+      category: page.$('main h1').text().trim(),
+      pages: Number(/of (\d+)/.exec(page.$('.pager .current').text())?.[1] ?? 1),
     };
   },
 });

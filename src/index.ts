@@ -35,6 +35,13 @@ export {
   WorkerCrashError,
   WorkerStartError,
 } from './errors.js';
+export {
+  checkConfig,
+  CONFIG_FILE_NAMES,
+  type ConfigSettings,
+  findConfigFile,
+  loadConfigFile,
+} from './config-file.js';
 export { type FetchedPage, fetchPage, type FetchPageOptions } from './fetcher/fetch-page.js';
 export type {
   AdaptiveThrottleOptions,
@@ -46,10 +53,13 @@ export type {
   HostLimit,
   HostRule,
   HttpCacheOptions,
+  SinkOptions,
   TimeoutOptions,
 } from './options.js';
+export { effectiveSettings } from './options.js';
 export type { ClickData, FormValues } from './parser/forms.js';
 export { type Crawl, crawl, type SpiderSource } from './pipeline/crawl.js';
+export { importSpider } from './pipeline/wiring.js';
 export type { CrawlEventMap, CrawlEvents, LogEvent } from './pipeline/events.js';
 export { jobExists } from './pipeline/job-dir.js';
 export {
@@ -78,18 +88,21 @@ export {
   type PageRequest,
   type Pattern,
   request,
+  type SitemapOptions,
+  type SitemapRule,
   type Spider,
   type SpiderMeta,
   type StartEntry,
   type SubmitFormOptions,
 } from './spider.js';
-export { CsvSink } from './storage/csv.js';
+export { CsvSink, type CsvSinkOptions } from './storage/csv.js';
 export { JsonSink } from './storage/json.js';
 export { JsonlSink } from './storage/jsonl.js';
 export { KeyvSink, type KeyvSinkOptions } from './storage/keyv.js';
 export { MemorySink } from './storage/memory.js';
 export { PostgresSink, type PostgresSinkOptions } from './storage/postgres.js';
-export type { ItemSink } from './storage/sink.js';
+export type { ItemSink, Sink, SinkContext, StoredItem } from './storage/sink.js';
+export type { SinkStats } from './storage/sink-writer.js';
 export { StdoutSink } from './storage/stdout.js';
 export { sinkFromUri } from './storage/uri.js';
 export type {

@@ -79,6 +79,25 @@ export interface BackoffOptions {
   maxRetryAfterMs?: number;
 }
 
+/** How items reach the outputs, and what happens when one fails. */
+export interface SinkOptions {
+  /**
+   * How long a failing output is retried (the crawl waiting for it) before its unwritten items,
+   * and every later one, go to a fallback JSONL file instead. @default 180_000
+   */
+  giveUpAfterMs?: number;
+  /** First retry delay of a failed write; doubled each attempt, with jitter. @default 200 */
+  retryBaseMs?: number;
+  /** Largest retry delay of a failed write. @default 10_000 */
+  retryMaxMs?: number;
+  /** Batches each output may have waiting before it holds the crawl back. @default 8 */
+  queueBatches?: number;
+  /** Most items in one write. @default 100 */
+  batchSize?: number;
+  /** Where fallback files go. @default the job directory, else the working directory */
+  fallbackDir?: string;
+}
+
 /** The optional development cache of responses. */
 export interface HttpCacheOptions {
   /**
@@ -170,6 +189,11 @@ export interface CrawlSettings {
   acceptStatus?: number[];
   /** Cache responses (off unless set): a URI string or options. @default off */
   httpCache?: string | HttpCacheOptions;
+  /**
+   * Output queues, write retries and the fallback file.
+   * @default { giveUpAfterMs: 180_000, retryBaseMs: 200, retryMaxMs: 10_000, queueBatches: 8, batchSize: 100 }
+   */
+  sinks?: SinkOptions;
 }
 
 /** Everything `crawl()` accepts. */
@@ -279,6 +303,17 @@ export function resolveOptions(settings: CrawlSettings = {}, options: CrawlOptio
     httpCache: typeof httpCache === 'string' ? { uri: httpCache } : httpCache,
     workers: workers ?? defaultWorkers(),
   };
+}
+
+/**
+ * What a crawl with these spider settings and crawl options runs with, every default applied:
+ * for showing (`trawl crawl --print-settings`). Throws the OptionError a crawl would.
+ */
+export function effectiveSettings(
+  settings: CrawlSettings = {},
+  options: CrawlOptions = {},
+): Readonly<Record<string, unknown>> {
+  return resolveOptions(settings, options);
 }
 
 /** Settings that are objects of their own keys (`perHost`, `headers`): merged key by key, not replaced. */

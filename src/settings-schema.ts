@@ -161,6 +161,17 @@ export const settingsShape = {
     v.optional(oneOf([nonEmptyString(), httpCache], 'a URI string or { uri, keyv, ttlMs }')),
     'off',
   ),
+  sinks: v.optional(
+    strict({
+      giveUpAfterMs: v.optional(nonNegative(), 180_000),
+      retryBaseMs: v.optional(positive(), 200),
+      retryMaxMs: v.optional(positive(), 10_000),
+      queueBatches: v.optional(positiveInt(), 8),
+      batchSize: v.optional(positiveInt(), 100),
+      fallbackDir: documented(v.optional(nonEmptyString()), 'the job directory, else the working directory'),
+    }),
+    {},
+  ),
 };
 
 /** The keys only `crawl()` (and the CLI) take: how this run goes, not what the spider is. */

@@ -7,6 +7,7 @@ import { SpiderInvalidError } from './errors.js';
 import type { CrawlSettings } from './options.js';
 import type { ClickData, FormValues } from './parser/forms.js';
 import { prepareRequest } from './request-init.js';
+import { validateSitemapOptions } from './sitemap/sitemap-options.js';
 import type { HttpMethod, Item, RequestInit, RequestOptions } from './types.js';
 
 /** Marks a follow-up request yielded by a callback, across module copies and realms. */
@@ -196,13 +197,59 @@ export interface LinkRule<C extends string = string> {
 
 export type StartEntry = string | RequestInit;
 
+/**
+ * Sends the URLs of a sitemap that match to a callback, like Scrapy's `sitemap_rules`. Patterns
+ * are those of link rules (globs or RegExps); each URL goes to the first rule that takes it, and a
+ * URL no rule takes is skipped.
+ */
+export interface SitemapRule<C extends string = string> {
+  /** URL patterns to take; all URLs when omitted. */
+  allow?: Pattern | Pattern[];
+  /** URL patterns to skip; deny wins over allow. */
+  deny?: Pattern | Pattern[];
+  /** Callback for the pages taken. @default 'parse' */
+  callback?: C;
+}
+
+/**
+ * Sitemap crawling (see src/sitemap/). A spider with `sitemapUrls` or `sitemapFromRobots` starts
+ * from sitemaps: its start entries (`sitemapUrls`, else `startUrls`/`start()`, or `--start`) are
+ * read as sitemaps, a `/robots.txt` URL for its `Sitemap:` lines; with `sitemapFromRobots`, a page
+ * URL that does not look like a sitemap stands for its host's robots.txt. Sitemap indexes are
+ * followed, gzipped files decompressed (capped by `maxBodyBytes`), and every URL goes through the
+ * frontier like a followed link (dedupe, allowed hosts, robots.txt, depth).
+ */
+export interface SitemapOptions<C extends string = string> {
+  /** Sitemap, sitemap index or robots.txt URLs to start from. */
+  sitemapUrls?: string[];
+  /** Read the `Sitemap:` lines of the robots.txt of each start URL's host. @default false */
+  sitemapFromRobots?: boolean;
+  /** Where the sitemap's URLs go. @default every URL to `parse` */
+  sitemapRules?: SitemapRule<C>[];
+  /** Patterns of the sitemaps an index lists that are followed. @default all */
+  sitemapFollow?: Pattern | Pattern[];
+  /**
+   * Only URLs (and child sitemaps) whose `lastmod` is at or after this time; entries without a
+   * `lastmod` are kept. A Date or a date string (`'2024-06-01'`).
+   */
+  sitemapSince?: Date | string;
+  /** Also follow the `xhtml:link rel="alternate"` versions of each URL. @default false */
+  sitemapAlternateLinks?: boolean;
+}
+
 /** The non-callback keys of a spider. */
-export interface SpiderMeta {
+export interface SpiderMeta extends SitemapOptions {
   name: string;
   startUrls?: StartEntry[];
   start?: () => AsyncIterable<StartEntry> | Iterable<StartEntry>;
   settings?: CrawlSettings;
   rules?: LinkRule<string>[];
+  /**
+   * The key an item is stored under, so a page crawled again (a resumed or distributed crawl)
+   * overwrites its row instead of adding one: outputs that upsert (PostgreSQL, keyv) use it.
+   * Runs on the main thread. @default the request fingerprint and the item's index on its page
+   */
+  itemKey?: (item: Item) => string;
 }
 
 /** A spider: its metadata plus callbacks keyed by name. */
@@ -215,7 +262,10 @@ export type Spider = SpiderMeta & { [callback: string]: unknown };
 export function defineSpider<K extends string>(
   spider: SpiderMeta & {
     [P in K]: P extends keyof SpiderMeta ? SpiderMeta[P] : Callback<Exclude<K, keyof SpiderMeta>>;
-  } & { rules?: LinkRule<Exclude<K, keyof SpiderMeta>>[] },
+  } & {
+    rules?: LinkRule<Exclude<K, keyof SpiderMeta>>[];
+    sitemapRules?: SitemapRule<Exclude<K, keyof SpiderMeta>>[];
+  },
 ): Spider {
   return spider;
 }
@@ -244,7 +294,8 @@ export function isFollowRequest(value: unknown): value is FollowRequest {
 /** Names of the callbacks a spider object has. */
 export function callbackNames(spider: Spider): string[] {
   return Object.keys(spider).filter(
-    (key) => key !== 'start' && typeof (spider as Record<string, unknown>)[key] === 'function',
+    (key) =>
+      key !== 'start' && key !== 'itemKey' && typeof (spider as Record<string, unknown>)[key] === 'function',
   );
 }
 
@@ -272,6 +323,7 @@ export function validateSpider(spider: Spider, where: string): void {
     throw new SpiderInvalidError(`${where}: spider.startUrls must be an array of URLs`);
   if (spider.start !== undefined && typeof spider.start !== 'function')
     throw new SpiderInvalidError(`${where}: spider.start must be a function returning URLs or requests`);
+  validateSitemapOptions(spider, where);
   if (callbackNames(spider).length === 0 && !spider.rules?.length)
     throw new SpiderInvalidError(
       `${where}: spider ${spider.name} has no callbacks (define at least parse(page))`,

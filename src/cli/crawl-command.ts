@@ -1,6 +1,7 @@
 import { type Command, CommanderError } from 'commander';
-import { addCrawlFlags, collect, type CrawlFlags, crawlOptions } from './flags.js';
-import { EXIT, runCrawl } from './run-crawl.js';
+import { addCrawlFlags, collect, type CrawlFlags, layeredCrawlOptions, logSetup } from './flags.js';
+import { EXIT } from './exit.js';
+import { runCrawl } from './run-crawl.js';
 
 /** `trawl crawl <spider-module>`: runs a spider module. */
 export function addCrawlCommand(program: Command): void {
@@ -24,18 +25,21 @@ export function addCrawlCommand(program: Command): void {
       throw new CommanderError(
         EXIT.usage,
         'trawl.distributed',
-        'error: --redis and --crawl-id go together (a distributed crawl needs both)',
+        '--redis and --crawl-id go together (a distributed crawl needs both)',
       );
+    const options = await layeredCrawlOptions(spider, flags);
+    if (!options) return;
     process.exitCode = await runCrawl({
       spider,
       ...(flags.start ? { start: flags.start } : {}),
       ...(flags.startFile ? { startFile: flags.startFile } : {}),
       outputs: flags.output ?? [],
-      crawl: crawlOptions(flags),
+      crawl: options,
       ...(flags.failures ? { failures: flags.failures } : {}),
       ...(flags.statsFile ? { statsFile: flags.statsFile } : {}),
-      logLevel: flags.logLevel,
+      log: logSetup(flags),
       progress: flags.progress,
+      statsIntervalMs: flags.statsInterval,
     });
   });
 }

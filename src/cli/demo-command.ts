@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Command, CommanderError } from 'commander';
-import { startDemoSite } from '../demo/site.js';
-import { addCrawlFlags, collect, type CrawlFlags, crawlOptions, intArg } from './flags.js';
-import { EXIT, runCrawl } from './run-crawl.js';
+import { DEMO_EXAMPLES, startDemoSite } from '../demo/site.js';
+import { addCrawlFlags, collect, type CrawlFlags, intArg, layeredCrawlOptions, logSetup } from './flags.js';
+import { EXIT } from './exit.js';
+import { runCrawl } from './run-crawl.js';
 
 type DemoFlags = CrawlFlags & { books: number; serve?: boolean };
 
@@ -22,14 +23,18 @@ export function addDemoCommand(program: Command): void {
 async function runDemo(flags: DemoFlags): Promise<void> {
   const site = await startDemoSite({ books: flags.books });
   if (flags.serve) {
-    process.stderr.write(`demo shop at ${site.url} (Ctrl-C to stop)\n`);
+    process.stderr.write(`demo site at ${site.url} (Ctrl-C to stop)\n`);
+    for (const { spider, path, shows } of DEMO_EXAMPLES)
+      process.stderr.write(`  trawl crawl ${spider} --start ${new URL(path, site.url).href}   (${shows})\n`);
     await new Promise((resolve) => process.once('SIGINT', resolve));
     await site.close();
     return;
   }
   const spider = fileURLToPath(new URL('../../spiders/books.ts', import.meta.url));
   if (!existsSync(spider))
-    throw new CommanderError(EXIT.fatal, 'trawl.demo', `error: example spider missing at ${spider}`);
+    throw new CommanderError(EXIT.fatal, 'trawl.demo', `example spider missing at ${spider}`);
+  const options = await layeredCrawlOptions(spider, flags);
+  if (!options) return site.close();
   const outputs = flags.output ?? ['output/books.jsonl'];
   process.stderr.write(`demo shop with ${site.books.length} books at ${site.url}\n`);
   try {
@@ -37,11 +42,12 @@ async function runDemo(flags: DemoFlags): Promise<void> {
       spider,
       start: [site.url],
       outputs,
-      crawl: crawlOptions(flags),
+      crawl: options,
       ...(flags.failures ? { failures: flags.failures } : {}),
       ...(flags.statsFile ? { statsFile: flags.statsFile } : {}),
-      logLevel: flags.logLevel,
+      log: logSetup(flags),
       progress: flags.progress,
+      statsIntervalMs: flags.statsInterval,
     });
   } finally {
     await site.close();

@@ -1,6 +1,13 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import type { CrawlOptions } from '../index.js';
-import { LOG_LEVELS, type LogLevel } from './logger.js';
+import { type CrawlOptions, importSpider } from '../index.js';
+import {
+  crawlOptionsFrom,
+  deepMerge,
+  describeSettings,
+  parseSetFlags,
+  readConfig,
+} from './settings-layers.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel, type LogSetup } from './logger.js';
 
 // The flags `crawl` and `demo` share, and how they become crawl options.
 
@@ -11,7 +18,7 @@ export const intArg = (min: number) => (value: string) => {
 };
 export const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-export interface CrawlFlags {
+export interface CrawlFlags extends LogFlags {
   start?: string[];
   startFile?: string;
   output?: string[];
@@ -28,11 +35,43 @@ export interface CrawlFlags {
   statsFile?: string;
   redis?: string;
   crawlId?: string;
-  logLevel: LogLevel;
   progress: boolean;
+  statsInterval: number;
+  set?: string[];
+  config?: string;
+  printSettings?: boolean;
 }
 
-export function crawlOptions(flags: CrawlFlags): CrawlOptions {
+export interface LogFlags {
+  logLevel: LogLevel;
+  logFormat?: LogFormat;
+  logFile?: string;
+  debug?: boolean;
+}
+
+export function logSetup(flags: LogFlags): LogSetup {
+  return {
+    level: flags.debug && flags.logLevel === 'info' ? 'debug' : flags.logLevel,
+    ...(flags.logFormat ? { format: flags.logFormat } : {}),
+    ...(flags.logFile ? { file: flags.logFile } : {}),
+    debug: flags.debug ?? false,
+  };
+}
+
+/** --log-level, --log-format, --log-file, --debug: every command that logs takes them. */
+function addLogFlags(command: Command): Command {
+  return command
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .addOption(
+      new Option('--log-format <format>', 'log lines: pretty (default on a terminal) or json').choices(
+        LOG_FORMATS,
+      ),
+    )
+    .option('--log-file <file>', 'also write every log record as JSON to this file')
+    .option('--debug', 'debug logs, and stack traces of errors');
+}
+
+function crawlOptions(flags: CrawlFlags): CrawlOptions {
   const perHost = {
     ...(flags.perHostConcurrency !== undefined ? { concurrency: flags.perHostConcurrency } : {}),
     ...(flags.perHostDelay !== undefined ? { delayMs: flags.perHostDelay } : {}),
@@ -53,7 +92,7 @@ export function crawlOptions(flags: CrawlFlags): CrawlOptions {
 }
 
 export function addCrawlFlags(command: Command): Command {
-  return command
+  return addLogFlags(command)
     .option('--concurrency <n>', 'fetches in flight across all hosts', intArg(1))
     .option('--per-host-concurrency <n>', 'fetches in flight per origin', intArg(1))
     .option('--per-host-delay <ms>', 'smallest gap between request starts per origin', intArg(0))
@@ -64,6 +103,40 @@ export function addCrawlFlags(command: Command): Command {
     .option('--workers <n>', 'parser threads (0 = parse on the main thread)', intArg(0))
     .option('--failures <file>', 'write failed requests as JSONL {url, status?, error, attempts, callback}')
     .option('--stats-file <file>', 'write the final stats as JSON')
-    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
-    .option('--no-progress', 'do not show live progress');
+    .option(
+      '-s, --set <key=value>',
+      'any setting by its path, e.g. -s perHost.delayMs=250 (repeatable)',
+      collect,
+    )
+    .option('--config <file>', 'settings file (default: the nearest trawl.config.{ts,mjs,js,json} upward)')
+    .option('--print-settings', 'print every effective setting and where it comes from, then exit')
+    .option(
+      '--stats-interval <ms>',
+      'gap between stats log records when there is no status line',
+      intArg(1),
+      30_000,
+    )
+    .option('--no-progress', 'no status line and no stats records');
+}
+
+/**
+ * The crawl options of a run: flags over -s, over the spider's settings, over the config file.
+ * With --print-settings, prints them with their sources instead and returns undefined.
+ */
+export async function layeredCrawlOptions(
+  spider: string,
+  flags: CrawlFlags,
+): Promise<CrawlOptions | undefined> {
+  const { config, configPath } = await readConfig(flags.config);
+  const cli = deepMerge(
+    parseSetFlags(flags.set ?? []) as Record<string, unknown>,
+    crawlOptions(flags) as Record<string, unknown>,
+  );
+  // The spider's settings matter only where the config file sets something, or to print them.
+  const needSpider = flags.printSettings || Object.keys(config).length > 0;
+  const spiderSettings = needSpider ? ((await importSpider(spider)).settings ?? {}) : {};
+  const layers = { cli, spider: spiderSettings, config, configPath };
+  if (!flags.printSettings) return crawlOptionsFrom(layers);
+  process.stdout.write(`${describeSettings(layers)}\n`);
+  return undefined;
 }

@@ -1,83 +1,157 @@
-import type { CrawlStats } from '../index.js';
+import type { Crawl, CrawlStats } from '../index.js';
+import type { Terminal } from './terminal.js';
 
-/**
- * Live progress on stderr: one redrawn line on a terminal, a plain line every few seconds otherwise
- * (so CI logs and pipes still show the crawl moving).
- */
-export class Progress {
+/** Pages per second over this window, so the rate shows the crawl now, not its average. */
+const RATE_WINDOW_MS = 5_000;
+const REDRAW_MS = 200;
+const BAR_WIDTH = 20;
+
+export interface ProgressLimits {
+  maxPages?: number | undefined;
+  maxItems?: number | undefined;
+}
+
+/** Pages per second over the last few seconds, from samples of the page counter. */
+class RecentRate {
+  private readonly samples: Array<[at: number, pages: number]> = [];
+
+  sample(pages: number, at = performance.now()): number {
+    this.samples.push([at, pages]);
+    while (this.samples.length > 2 && at - this.samples[0]![0] > RATE_WINDOW_MS) this.samples.shift();
+    const [firstAt, firstPages] = this.samples[0]!;
+    const span = at - firstAt;
+    return span > 0 ? ((pages - firstPages) * 1000) / span : 0;
+  }
+}
+
+/** The live status line on a terminal, redrawn in place a few times a second. */
+export class StatusLine {
   private timer: NodeJS.Timeout | undefined;
-  private readonly tty: boolean;
+  private readonly rate = new RecentRate();
+  private startedAt = performance.now();
 
   constructor(
     private readonly stats: CrawlStats,
-    private readonly stream: NodeJS.WriteStream = process.stderr,
-  ) {
-    this.tty = Boolean(stream.isTTY);
-  }
+    private readonly terminal: Terminal,
+    private readonly limits: ProgressLimits,
+  ) {}
 
   start(): void {
-    this.timer = setInterval(() => this.draw(), this.tty ? 250 : 3000);
+    this.startedAt = performance.now();
+    this.draw();
+    this.timer = setInterval(() => this.draw(), REDRAW_MS);
     this.timer.unref();
   }
 
   stop(): void {
     clearInterval(this.timer);
-    if (this.tty) this.stream.write('\r\x1b[K');
+    this.terminal.clearStatus();
   }
 
   private draw(): void {
-    const s = this.stats;
-    const g = s.gauges;
-    const line = `pages ${s.pages}  items ${s.items}  failed ${s.failed}  retries ${s.retries}  queued ${g.queued}  in flight ${g.inFlight}  ${s.pagesPerSecond.toFixed(1)} pages/s`;
-    if (this.tty) this.stream.write(`\r\x1b[K${line}`);
-    else this.stream.write(`${line}\n`);
+    const elapsedMs = performance.now() - this.startedAt;
+    const rate = this.rate.sample(this.stats.pages);
+    this.terminal.status(statusText(this.stats, { pagesPerSecond: rate, elapsedMs }, this.limits));
   }
 }
 
-/** The final stats table. */
-export function summary(stats: CrawlStats, outputs: string[], context: { jobDir?: string } = {}): string {
-  const seconds = stats.elapsedMs / 1000;
-  const errors = Object.entries(stats.errors)
-    .map(([code, n]) => `${code} ${n}`)
-    .join(', ');
-  const rows: Array<[string, string]> = [
-    ['stop reason', stats.stopReason ?? 'finished'],
-    ['pages', String(stats.pages)],
-    ['items', String(stats.items)],
-    ['requests', String(stats.requests)],
-    ['retries', String(stats.retries)],
-    ['failed', String(stats.failed)],
-    ['errors', errors || 'none'],
-    [
-      'dropped',
-      Object.entries(stats.dropped)
-        .filter(([, n]) => n > 0)
-        .map(([reason, n]) => `${reason} ${n}`)
-        .join(', ') || 'none',
-    ],
-    [
-      'responses',
-      Object.entries(stats.responses)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', '),
-    ],
-    ['bytes', String(stats.bytes)],
-    ...unfinishedRows(stats, context.jobDir),
-    ['time', `${seconds.toFixed(2)} s`],
-    ['pages/s', stats.pagesPerSecond.toFixed(1)],
+/** `[████░░░░]  42%  pages 420 · items 380 · 85.3 pages/s · queued 120 · in flight 16 · ... · ETA 0:07` */
+export function statusText(
+  stats: CrawlStats,
+  { pagesPerSecond, elapsedMs }: { pagesPerSecond: number; elapsedMs: number },
+  limits: ProgressLimits,
+): string {
+  const g = stats.gauges;
+  const parts = [
+    `pages ${stats.pages}`,
+    `items ${stats.items}`,
+    `${pagesPerSecond.toFixed(1)} pages/s`,
+    `queued ${g.queued}`,
+    `in flight ${g.inFlight}`,
+    `failed ${stats.failed}`,
+    `retries ${stats.retries}`,
+    clock(elapsedMs),
   ];
-  if (outputs.length) rows.push(['output', outputs.join(', ')]);
-  const width = Math.max(...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n');
+  const done = fraction(stats, limits);
+  if (done === undefined) return parts.join(' · ');
+  const filled = Math.round(done * BAR_WIDTH);
+  const bar = `[${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}] ${String(Math.floor(done * 100)).padStart(3)}%`;
+  const eta = done > 0 && done < 1 ? ` · ETA ${clock((elapsedMs * (1 - done)) / done)}` : '';
+  return `${bar}  ${parts.join(' · ')}${eta}`;
 }
 
-/** What a stopped crawl left: begun and not ended, and still in the frontier. */
-function unfinishedRows(stats: CrawlStats, jobDir: string | undefined): Array<[string, string]> {
-  const rows: Array<[string, string]> = [];
-  const resume = jobDir ? `; run again with --job-dir ${jobDir} to resume` : '';
-  if (stats.unfinished > 0)
-    rows.push(['unfinished', `${stats.unfinished} in flight when the crawl stopped${resume}`]);
-  if (stats.gauges.queued > 0 && stats.stopReason !== 'finished')
-    rows.push(['left queued', `${stats.gauges.queued} not fetched (never tried, or waiting to retry)`]);
-  return rows;
+/** How far the crawl is toward the nearest of its page and item limits. */
+function fraction(stats: CrawlStats, limits: ProgressLimits): number | undefined {
+  const shares: number[] = [];
+  if (limits.maxPages !== undefined && Number.isFinite(limits.maxPages))
+    shares.push(stats.pages / limits.maxPages);
+  if (limits.maxItems !== undefined && Number.isFinite(limits.maxItems))
+    shares.push(stats.items / limits.maxItems);
+  return shares.length ? Math.min(1, Math.max(...shares)) : undefined;
+}
+
+/** `1:05`, `12:00:07`. */
+export function clock(ms: number): string {
+  const total = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
+}
+
+/** Off a terminal (or with JSON logs): a `stats` log record every interval, as Scrapy's LogStats. */
+export function reportStats(
+  stats: CrawlStats,
+  intervalMs: number,
+  log: (fields: Record<string, unknown>, message: string) => void,
+): () => void {
+  const rate = new RecentRate();
+  rate.sample(0);
+  const timer = setInterval(() => {
+    const g = stats.gauges;
+    log(
+      {
+        pages: stats.pages,
+        items: stats.items,
+        pagesPerSecond: Math.round(rate.sample(stats.pages) * 10) / 10,
+        queued: g.queued,
+        inFlight: g.inFlight,
+        failed: stats.failed,
+        retries: stats.retries,
+        elapsedMs: stats.elapsedMs,
+      },
+      'stats',
+    );
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** Response times per origin, for the summary's slowest hosts. Capped, as a crawl may see many hosts. */
+export class HostTimes {
+  private readonly hosts = new Map<string, { count: number; totalMs: number }>();
+
+  constructor(job: Crawl, maxHosts = 10_000) {
+    job.events.on('response', ({ url, elapsedMs }) => {
+      let origin: string;
+      try {
+        origin = new URL(url).host;
+      } catch {
+        return;
+      }
+      const entry = this.hosts.get(origin);
+      if (entry) {
+        entry.count++;
+        entry.totalMs += elapsedMs;
+      } else if (this.hosts.size < maxHosts) this.hosts.set(origin, { count: 1, totalMs: elapsedMs });
+    });
+  }
+
+  /** The hosts with the longest mean response time, slowest first. */
+  slowest(n = 3): Array<{ host: string; meanMs: number; count: number }> {
+    return [...this.hosts]
+      .map(([host, { count, totalMs }]) => ({ host, meanMs: totalMs / count, count }))
+      .sort((a, b) => b.meanMs - a.meanMs)
+      .slice(0, n);
+  }
 }

@@ -1,24 +1,22 @@
-import { readFile } from 'node:fs/promises';
 import {
   type CrawlOptions,
   type CrawlStats,
   crawl,
   type FailureRecord,
-  InvalidUrlError,
   jobExists,
-  JsonlSink,
-  OptionError,
-  OutputOpenError,
+  type JsonlSink,
   type RequestInit,
   redactUrl,
-  SpiderInvalidError,
   sharedCrawlExists,
-  SpiderNotFoundError,
   sinkFromUri,
-  UsageError,
 } from '../index.js';
-import { createLogger, type LogLevel } from './logger.js';
-import { Progress, summary } from './progress.js';
+import { type FailuresFile, openFailures, openFile, readStartFile } from './crawl-files.js';
+import { EXIT, isUsageError } from './exit.js';
+import { type CliLogger, createLogger, type LogSetup } from './logger.js';
+import { HostTimes, reportStats, StatusLine } from './progress.js';
+import { handleSignals } from './signals.js';
+import { summary } from './summary.js';
+import { Terminal } from './terminal.js';
 
 export interface RunCrawlOptions {
   spider: string;
@@ -28,38 +26,26 @@ export interface RunCrawlOptions {
   crawl: CrawlOptions;
   failures?: string;
   statsFile?: string;
-  logLevel: LogLevel;
+  log: LogSetup;
+  /** Live status line on a terminal, stats records otherwise. */
   progress: boolean;
-}
-
-export const EXIT = { ok: 0, fatal: 1, usage: 2, interrupted: 130 } as const;
-
-/**
- * After the first SIGINT/SIGTERM the process is gone within this long, whatever it is doing. In
- * flight work gets the crawl's stop grace (5 s by default) to finish; at CANCEL_AT_MS everything
- * still running is cancelled and the sinks are left to flush; at EXIT_AT_MS the process exits even
- * if a sink or a socket still hangs. What did not finish is counted (and kept by a job directory).
- */
-const SHUTDOWN_DEADLINE_MS = 10_000;
-const CANCEL_AT_MS = SHUTDOWN_DEADLINE_MS - 2_500;
-const EXIT_AT_MS = SHUTDOWN_DEADLINE_MS - 500;
-
-const USAGE_ERRORS = [
-  UsageError,
-  OptionError,
-  InvalidUrlError,
-  SpiderNotFoundError,
-  SpiderInvalidError,
-  OutputOpenError,
-];
-
-export function isUsageError(error: unknown): boolean {
-  return USAGE_ERRORS.some((cls) => error instanceof cls);
+  /** Gap between stats records when there is no status line. */
+  statsIntervalMs: number;
 }
 
 /** Runs one crawl for the CLI: sinks, failures file, progress, signals, summary. Returns the exit code. */
 export async function runCrawl(options: RunCrawlOptions): Promise<number> {
-  const log = createLogger(options.logLevel);
+  const terminal = new Terminal();
+  const logger = await createLogger(options.log, terminal);
+  try {
+    return await crawlWith(options, terminal, logger);
+  } finally {
+    await logger.close();
+  }
+}
+
+async function crawlWith(options: RunCrawlOptions, terminal: Terminal, logger: CliLogger): Promise<number> {
+  const { log } = logger;
   const start = await startUrls(options);
   const resuming = await isResuming(options.crawl);
   const sinks = options.outputs.map((uri) => sinkFromUri(uri, { append: resuming }));
@@ -71,44 +57,86 @@ export async function runCrawl(options: RunCrawlOptions): Promise<number> {
   );
   // What goes to the log, the failures file or the summary names no credentials.
   const outputs = options.outputs.map(redactUrl);
-  logJobEvents(job, log, failures);
+  const refused = logJobEvents(job, logger, failures);
+  const hosts = new HostTimes(job);
 
-  const progress = options.progress ? new Progress(job.stats) : undefined;
-  const signals = handleSignals(job, progress);
-  progress?.start();
+  const display = startDisplay(job, options, terminal, logger);
+  const signals = handleSignals(job, (line) => terminal.write(line), display);
   job.events.once('request', () => log.info({ spider: options.spider, outputs, resuming }, 'crawl started'));
   try {
     const stats = await job.pipeTo(...sinks);
-    progress?.stop();
+    display();
     await failures?.close();
     await writeStats(stats);
+    const context = { outputs, jobDir: options.crawl.jobDir, slowestHosts: hosts.slowest() };
     log.info(
-      { stopReason: stats.stopReason, pages: stats.pages, items: stats.items, failed: stats.failed },
+      logger.pretty ? finishedFields(stats) : { ...finishedFields(stats), stats, ...context },
       'crawl finished',
     );
-    process.stderr.write(`\n${summary(stats, outputs, { jobDir: options.crawl.jobDir })}\n`);
-    return signals.interrupted() ? EXIT.interrupted : EXIT.ok;
+    if (logger.pretty) terminal.write(`\n${summary(stats, context)}\n`);
+    if (signals.interrupted()) return EXIT.interrupted;
+    return unreachable(stats, refused) ?? (fellBack(stats) ? EXIT.fatal : EXIT.ok);
   } catch (error) {
-    progress?.stop();
+    display();
     await failures?.close();
     // A crawl that failed on its way still leaves the stats it reached; a usage error, none.
     await writeStats(isUsageError(error) && !signals.interrupted() ? undefined : job.stats);
     if (signals.interrupted()) {
-      process.stderr.write(`trawl: interrupted: ${(error as Error).message}\n`);
+      log.warn({ err: error }, 'interrupted');
       return EXIT.interrupted;
     }
-    if (isUsageError(error)) throw error;
-    log.fatal({ err: error }, 'crawl failed');
-    process.stderr.write(`trawl: ${(error as Error).message}\n`);
-    return EXIT.fatal;
+    throw error;
   } finally {
     signals.dispose();
   }
 }
 
-type Job = ReturnType<typeof crawl>;
-type Logger = ReturnType<typeof createLogger>;
-type FailuresFile = Awaited<ReturnType<typeof openFailures>>;
+/** An output that failed for good sends its items to a fallback file: the crawl did not finish cleanly. */
+function fellBack(stats: CrawlStats): boolean {
+  for (const sink of stats.sinks)
+    if (sink.fallback)
+      process.stderr.write(
+        `trawl: output ${sink.label} failed; ${sink.fallbackItems} items are in ${sink.fallback}\n`,
+      );
+  return stats.fallbackItems > 0;
+}
+
+/** The status line on a terminal with human logs, stats records otherwise; returns its stop. */
+function startDisplay(
+  job: Crawl,
+  options: RunCrawlOptions,
+  terminal: Terminal,
+  logger: CliLogger,
+): () => void {
+  if (!options.progress) return () => undefined;
+  if (terminal.tty && logger.pretty) {
+    const line = new StatusLine(job.stats, terminal, options.crawl);
+    line.start();
+    return () => line.stop();
+  }
+  return reportStats(job.stats, options.statsIntervalMs, (fields, message) =>
+    logger.log.info(fields, message),
+  );
+}
+
+function finishedFields(stats: CrawlStats) {
+  return { stopReason: stats.stopReason, pages: stats.pages, items: stats.items, failed: stats.failed };
+}
+
+/**
+ * A crawl that fetched nothing because the hosts of its start URLs refused every connection ends
+ * with one line and exit 1: the site is down or the URL names the wrong port.
+ */
+function unreachable(stats: CrawlStats, refused: Set<string>): number | undefined {
+  if (stats.pages > 0 || refused.size === 0 || stats.responses['2xx'] + stats.responses['4xx'] > 0)
+    return undefined;
+  process.stderr.write(
+    `trawl: cannot connect to ${[...refused].join(', ')} (connection refused): is the site up, and is --start right?\n`,
+  );
+  return EXIT.fatal;
+}
+
+type Crawl = ReturnType<typeof crawl>;
 
 /** The start URLs given on the command line, then those from --start-file. */
 async function startUrls(options: RunCrawlOptions): Promise<Array<string | RequestInit>> {
@@ -135,19 +163,29 @@ function statsWriter(opened: JsonlSink | undefined) {
     statsFile = undefined;
     if (!file) return;
     try {
-      if (stats) await file.write([{ ...stats }]);
+      if (stats) await file.append([stats]);
     } finally {
       await file.close();
     }
   };
 }
 
-/** Failures, retries and the crawl's own log events go to the log (and failures to the failures file). */
-function logJobEvents(job: Job, log: Logger, failures: FailuresFile | undefined): void {
-  job.events.on('failure', (f) => {
+/**
+ * Failures, retries and the crawl's own log events go to the log (and failures to the failures
+ * file). Returns the hosts of start URLs that refused connections.
+ */
+function logJobEvents(job: Crawl, { log }: CliLogger, failures: FailuresFile | undefined): Set<string> {
+  const refused = new Set<string>();
+  job.events.on('failure', (f: FailureRecord) => {
     const url = redactUrl(f.url);
+    if (
+      f.depth === 0 &&
+      f.error.code === 'TRAWL_ERR_NETWORK' &&
+      /ECONNREFUSED|refused/i.test(f.error.message)
+    )
+      refused.add(new URL(url).host);
     log.warn(
-      { url, status: f.status, error: f.error.code, callback: f.callback, attempts: f.attempts },
+      { url, status: f.status, code: f.error.code, callback: f.callback, attempts: f.attempts },
       f.error.message,
     );
     failures?.write({ ...f, url });
@@ -161,117 +199,5 @@ function logJobEvents(job: Job, log: Logger, failures: FailuresFile | undefined)
   job.events.on('log', (e) =>
     log[e.level]({ ...(e.url ? { url: redactUrl(e.url) } : {}), ...e.data }, e.message),
   );
-}
-
-/**
- * SIGINT/SIGTERM: the first stops the crawl gracefully on the shutdown timeline above, a second
- * exits at once.
- */
-function handleSignals(job: Job, progress: Progress | undefined) {
-  let interrupted = false;
-  const onSignal = () => {
-    if (interrupted) {
-      process.stderr.write('\nsecond interrupt: exiting now\n');
-      process.exit(EXIT.interrupted);
-    }
-    interrupted = true;
-    process.stderr.write('\ninterrupt: finishing in-flight work (press Ctrl-C again to exit now)\n');
-    job.stop('interrupted');
-    setTimeout(() => job.abort(), CANCEL_AT_MS).unref();
-    setTimeout(() => {
-      progress?.stop();
-      process.stderr.write(
-        `\nshutdown deadline: exiting with work unfinished (in flight ${job.stats.gauges.inFlight}, items not yet written ${job.stats.gauges.itemBacklog})\n`,
-      );
-      process.exit(EXIT.interrupted);
-    }, EXIT_AT_MS).unref();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    interrupted: () => interrupted,
-    dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
-}
-
-/** Start URLs from a file: one URL a line, or JSONL records with `url` (and `callback`), e.g. a failures file. */
-async function readStartFile(path: string): Promise<Array<string | RequestInit>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    throw new UsageError(`cannot read --start-file ${path}`);
-  }
-  const out: Array<string | RequestInit> = [];
-  for (const [i, raw] of text.split(/\r?\n/).entries()) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    if (line.startsWith('{')) {
-      let record: { url?: unknown; callback?: unknown };
-      try {
-        record = JSON.parse(line);
-      } catch {
-        throw new UsageError(`${path}:${i + 1}: not valid JSON`);
-      }
-      if (typeof record.url !== 'string') throw new UsageError(`${path}:${i + 1}: record has no url`);
-      out.push({
-        url: record.url,
-        ...(typeof record.callback === 'string' ? { callback: record.callback } : {}),
-      });
-    } else {
-      out.push(line);
-    }
-  }
-  return out;
-}
-
-/**
- * Opens a file the CLI writes besides the outputs, before the crawl starts: one that cannot be
- * created fails with one line. The sink makes its directory and, on resume, mends a last line a
- * crash left unfinished.
- */
-async function openFile(path: string, flag: string, append: boolean): Promise<JsonlSink> {
-  const sink = new JsonlSink(path, { append });
-  try {
-    await sink.open();
-  } catch (error) {
-    const cause = (error as Error).cause as NodeJS.ErrnoException | undefined;
-    const reason = cause?.code ? `${cause.code} on ${cause.path ?? path}` : (error as Error).message;
-    throw new UsageError(`${flag} ${path} cannot be created: ${reason}`, { cause: error });
-  }
-  return sink;
-}
-
-async function openFailures(path: string, append: boolean) {
-  const sink = await openFile(path, '--failures', append);
-  // Lines go out in the order the failures came; a write that fails is reported at close.
-  let written = Promise.resolve();
-  let failure: { error: unknown } | undefined;
-  let closed = false;
-  return {
-    write(f: FailureRecord) {
-      const line = {
-        url: f.url,
-        ...(f.status ? { status: f.status } : {}),
-        error: f.error,
-        attempts: f.attempts,
-        callback: f.callback,
-      };
-      written = written
-        .then(() => sink.write([line]))
-        .catch((error: unknown) => {
-          failure ??= { error };
-        });
-    },
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      await written;
-      await sink.close();
-      if (failure) throw failure.error;
-    },
-  };
+  return refused;
 }

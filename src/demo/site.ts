@@ -1,9 +1,28 @@
 /**
- * A deterministic book shop served on 127.0.0.1, for the quick start, the examples and the tests:
- * paginated listings, 1,000 detail pages, categories, a few broken links and redirects.
+ * A deterministic demo site served on 127.0.0.1, for the quick start, the examples and the tests:
+ * a book shop (paginated listings, 1,000 detail pages, categories, a few broken links and
+ * redirects, a JSON API, a sitemap index of gzipped sitemaps), a quotes site behind a login form
+ * (quotes.ts) and a product shop with structured data (products.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type Answer, type DemoRequest, escapeHtml, parseCookies, slugOf } from './answer.js';
+import { type DemoProduct, demoProducts, productGrid, productPage, productsApi } from './products.js';
+import {
+  type DemoQuote,
+  demoQuotes,
+  login,
+  loginForm,
+  quotesApi,
+  quotesHome,
+  type QuotesState,
+  scrollPage,
+} from './quotes.js';
+import { categorySitemap, gzippedBookSitemap, sitemapIndex } from './sitemaps.js';
+
+export type { DemoProduct } from './products.js';
+export type { DemoQuote } from './quotes.js';
+export { bookLastmod } from './sitemaps.js';
 
 export interface DemoBook {
   id: number;
@@ -19,10 +38,28 @@ export interface DemoBook {
 export interface DemoSite {
   url: string;
   books: readonly DemoBook[];
+  /** The quotes behind the login of /quotes/login. */
+  quotes: readonly DemoQuote[];
+  /** The products of /shop/ and /api/products. */
+  products: readonly DemoProduct[];
   /** Requests served so far, by path. */
   hits: Map<string, number>;
   close(): Promise<void>;
 }
+
+/** Each example spider in spiders/ and the demo URL it starts from (for `trawl demo --serve`). */
+export const DEMO_EXAMPLES: ReadonlyArray<{ spider: string; path: string; shows: string }> = [
+  { spider: 'spiders/books.ts', path: '/', shows: 'listing pagination and detail pages' },
+  {
+    spider: 'spiders/quotes.ts',
+    path: '/quotes/login',
+    shows: 'login form with CSRF token, then JSON scroll pages',
+  },
+  { spider: 'spiders/api.ts', path: '/api/products', shows: 'paginated JSON API walked by start()' },
+  { spider: 'spiders/sitemap.ts', path: '/robots.txt', shows: 'sitemap index with gzipped children' },
+  { spider: 'spiders/rules.ts', path: '/', shows: 'link rules' },
+  { spider: 'spiders/structured-data.ts', path: '/shop/', shows: 'JSON-LD and microdata of product pages' },
+];
 
 export interface DemoSiteOptions {
   /** @default 1000 */
@@ -73,8 +110,6 @@ const WORDS = [
 ];
 const RATINGS = ['Zero', 'One', 'Two', 'Three', 'Four', 'Five'];
 
-const SITEMAP_PART = 250;
-
 /** Missing detail pages linked from listings: they answer 404. */
 const BROKEN_LINK_IDS = [100_001, 100_002, 100_003];
 
@@ -102,8 +137,6 @@ function demoBooks(count = 1000): DemoBook[] {
   return books;
 }
 
-const slugOf = (name: string) => name.toLowerCase().replaceAll(' ', '-');
-
 /** What the shop serves its routes from; `origin` is known once the server listens. */
 interface Shop {
   books: DemoBook[];
@@ -111,13 +144,8 @@ interface Shop {
   perPage: number;
   pages: number;
   origin: string;
-}
-
-interface Answer {
-  status: number;
-  body?: string;
-  location?: string;
-  type?: string;
+  products: DemoProduct[];
+  quotes: QuotesState;
 }
 
 export async function startDemoSite(options: DemoSiteOptions = {}): Promise<DemoSite> {
@@ -129,6 +157,8 @@ export async function startDemoSite(options: DemoSiteOptions = {}): Promise<Demo
     perPage,
     pages: Math.ceil(books.length / perPage),
     origin: '',
+    products: demoProducts(),
+    quotes: { quotes: demoQuotes(), sessions: 0, loggedIn: new Set() },
   };
   const hits = new Map<string, number>();
 
@@ -136,9 +166,17 @@ export async function startDemoSite(options: DemoSiteOptions = {}): Promise<Demo
     const target = new URL(req.url ?? '/', 'http://demo');
     const path = target.pathname;
     hits.set(path, (hits.get(path) ?? 0) + 1);
-    const answer = () => send(res, route(shop, path, target.searchParams));
-    if (options.latencyMs) setTimeout(answer, options.latencyMs);
-    else answer();
+    void readForm(req).then((form) => {
+      const request: DemoRequest = {
+        method: req.method ?? 'GET',
+        query: target.searchParams,
+        cookies: parseCookies(req.headers.cookie),
+        form,
+      };
+      const answer = () => send(res, route(shop, path, request));
+      if (options.latencyMs) setTimeout(answer, options.latencyMs);
+      else answer();
+    });
   };
 
   const server: Server = createServer(handler);
@@ -152,6 +190,8 @@ export async function startDemoSite(options: DemoSiteOptions = {}): Promise<Demo
   return {
     url: `http://${address}:${port}/`,
     books,
+    quotes: shop.quotes.quotes,
+    products: shop.products,
     hits,
     close: () =>
       new Promise<void>((resolve) => {
@@ -161,29 +201,51 @@ export async function startDemoSite(options: DemoSiteOptions = {}): Promise<Demo
   };
 }
 
-function send(res: ServerResponse, { status, body, location, type }: Answer): void {
+/** A POST body as form fields (at most 64 KiB read); empty for other requests. */
+async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  if (req.method !== 'POST') return new URLSearchParams();
+  let text = '';
+  for await (const chunk of req as AsyncIterable<Buffer>) if (text.length < 65_536) text += chunk.toString();
+  return new URLSearchParams(text);
+}
+
+function send(res: ServerResponse, { status, body, location, type, cookies }: Answer): void {
+  const head = cookies ? { 'set-cookie': cookies } : {};
   if (location) {
-    res.writeHead(status, { location });
+    res.writeHead(status, { ...head, location });
     res.end();
     return;
   }
-  const text = body ?? '<!doctype html><title>Not found</title><h1>404 Not found</h1>';
+  const payload = body ?? '<!doctype html><title>Not found</title><h1>404 Not found</h1>';
   res.writeHead(status, {
+    ...head,
     'content-type': type ?? 'text/html; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
+    'content-length': Buffer.byteLength(payload),
   });
-  res.end(text);
+  res.end(payload);
 }
 
 /** A route answers the paths its pattern matches; the first route that matches answers. */
-type Route = [RegExp, (shop: Shop, match: RegExpExecArray, query: URLSearchParams) => Answer];
+type Route = [RegExp, (shop: Shop, match: RegExpExecArray, req: DemoRequest) => Answer];
 
 const ROUTES: Route[] = [
   [/^\/(index\.html)?$/, (shop) => homePage(shop)],
   [/^\/robots\.txt$/, (shop) => robotsTxt(shop)],
-  [/^\/sitemap\.xml$/, (shop) => sitemapIndex(shop)],
-  [/^\/sitemap-books-(\d+)\.xml$/, (shop, m) => sitemapPart(shop, Number(m[1]))],
-  [/^\/api\/books$/, (shop, _m, query) => apiBookList(shop, query)],
+  [/^\/sitemap\.xml$/, (shop) => sitemapIndex(shop.books, shop.origin)],
+  [
+    /^\/sitemaps\/books-(\d+)\.xml\.gz$/,
+    (shop, m) => gzippedBookSitemap(shop.books, Number(m[1]), shop.origin),
+  ],
+  [/^\/sitemaps\/categories\.xml$/, (shop) => categorySitemap(CATEGORIES, shop.origin)],
+  [/^\/quotes\/login$/, (shop, _m, req) => (req.method === 'POST' ? login : loginForm)(shop.quotes, req)],
+  [/^\/quotes\/$/, (shop, _m, req) => quotesHome(shop.quotes, req)],
+  [/^\/quotes\/scroll$/, () => scrollPage()],
+  [/^\/quotes\/api\/quotes$/, (shop, _m, req) => quotesApi(shop.quotes, req)],
+  [/^\/shop\/$/, (shop) => productGrid(shop.products, 1)],
+  [/^\/shop\/page\/(\d+)\/$/, (shop, m) => productGrid(shop.products, Number(m[1]))],
+  [/^\/shop\/product\/([\w-]+)\/$/, (shop, m) => productPage(shop.products, m[1]!, shop.origin)],
+  [/^\/api\/products$/, (shop, _m, req) => productsApi(shop.products, req)],
+  [/^\/api\/books$/, (shop, _m, req) => apiBookList(shop, req.query)],
   [/^\/api\/books\/(\d+)$/, (shop, m) => apiBook(shop, Number(m[1]))],
   [/^\/catalogue\/page-(\d+)\.html$/, (shop, m) => cataloguePage(shop, Number(m[1]))],
   [/^\/catalogue\/page-(\d+)$/, (_shop, m) => ({ status: 301, location: `/catalogue/page-${m[1]}.html` })],
@@ -194,10 +256,10 @@ const ROUTES: Route[] = [
   [/^\/catalogue\/[\w-]+_(\d+)\/index\.html$/, (shop, m) => bookPage(shop, Number(m[1]))],
 ];
 
-function route(shop: Shop, path: string, query: URLSearchParams): Answer {
+function route(shop: Shop, path: string, req: DemoRequest): Answer {
   for (const [pattern, answer] of ROUTES) {
     const match = pattern.exec(path);
-    if (match) return answer(shop, match, query);
+    if (match) return answer(shop, match, req);
   }
   return { status: 404 };
 }
@@ -214,30 +276,6 @@ function robotsTxt(shop: Shop): Answer {
     status: 200,
     body: `User-agent: *\nAllow: /\nSitemap: ${shop.origin}/sitemap.xml\n`,
     type: 'text/plain',
-  };
-}
-
-function sitemapIndex(shop: Shop): Answer {
-  const parts = Math.ceil(shop.books.length / SITEMAP_PART);
-  const entries = Array.from(
-    { length: parts },
-    (_, i) => `<sitemap><loc>${shop.origin}/sitemap-books-${i + 1}.xml</loc></sitemap>`,
-  );
-  return {
-    status: 200,
-    body: `<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">${entries.join('')}</sitemapindex>`,
-    type: 'application/xml',
-  };
-}
-
-function sitemapPart(shop: Shop, n: number): Answer {
-  const part = shop.books.slice((n - 1) * SITEMAP_PART, n * SITEMAP_PART);
-  if (part.length === 0) return { status: 404 };
-  const urls = part.map((b) => `<url><loc>${shop.origin}/catalogue/${b.slug}_${b.id}/index.html</loc></url>`);
-  return {
-    status: 200,
-    body: `<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">${urls.join('')}</urlset>`,
-    type: 'application/xml',
   };
 }
 
@@ -336,12 +374,4 @@ function listing(list: DemoBook[], page: number, total: number, base: string, ex
   const next = page < total ? `<li class="next"><a href="${nextHref}">next</a></li>` : '';
   const prev = page > 1 ? `<li class="previous"><a href="${base}-${page - 1}.html">previous</a></li>` : '';
   return `<section><ol class="row">${pods}${extra}</ol><ul class="pager">${prev}<li class="current">Page ${page} of ${total}</li>${next}</ul></section>`;
-}
-
-function escapeHtml(text: string): string {
-  return text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;');
 }

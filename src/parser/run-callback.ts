@@ -12,15 +12,22 @@ import type { Item, RequestInit } from '../types.js';
 import { PageImpl } from './page.js';
 import type { CallbackFailure, LogLine, ParseOutcome, ParseTask } from './protocol.js';
 import { applyRules, type CompiledRules, compileRules } from './rules.js';
+import { readSitemapPage } from '../sitemap/sitemap-page.js';
+import { type CompiledSitemaps, compileSitemaps, isSitemapCallback } from '../sitemap/sitemap-options.js';
 
 /** A spider with its link rules compiled; built once per spider and thread. */
 export interface PreparedSpider {
   spider: Spider;
   rules: CompiledRules | undefined;
+  sitemaps: CompiledSitemaps;
 }
 
 export function prepareSpider(spider: Spider): PreparedSpider {
-  return { spider, rules: spider.rules?.length ? compileRules(spider.rules) : undefined };
+  return {
+    spider,
+    rules: spider.rules?.length ? compileRules(spider.rules) : undefined,
+    sitemaps: compileSitemaps(spider),
+  };
 }
 
 /**
@@ -55,7 +62,16 @@ export async function runCallback(prepared: PreparedSpider, task: ParseTask): Pr
   };
 
   try {
-    await callSpider(prepared, task, page, collect);
+    // Sitemaps and robots.txt are read here, in the stream, never as a cheerio document.
+    if (isSitemapCallback(task.callback))
+      await readSitemapPage(
+        prepared.sitemaps,
+        { ...task, callback: task.callback },
+        task.maxBodyBytes,
+        requests,
+        logs,
+      );
+    else await callSpider(prepared, task, page, collect);
   } catch (thrown) {
     error = failureOf(thrown, where);
   }

@@ -2,19 +2,17 @@
  * The public face of a crawl: iterate it for items, or `pipeTo` sinks. Everything behind it (the
  * stages, the scheduling, the shutdown) is the engine's.
  */
-import { abortable } from '../abortable.js';
-import { AbortedError, OutputOpenError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import type { CrawlOptions } from '../options.js';
-import type { ItemSink } from '../storage/sink.js';
+import type { Sink } from '../storage/sink.js';
 import type { Item } from '../types.js';
 import { Engine } from './engine.js';
 import { CrawlEvents } from './events.js';
+import { Outputs } from './outputs.js';
 import { type CrawlStats, newStats, type StopReason } from './stats.js';
 import type { SpiderSource } from './wiring.js';
 
 export type { SpiderSource } from './wiring.js';
-
-const SINK_BATCH = 100;
 
 /**
  * A running (or ready) crawl. Iterate it for items, or `pipeTo` sinks; `stats` and `events` report
@@ -60,9 +58,12 @@ export class Crawl implements AsyncIterable<Item> {
         taken = 0;
         try {
           const result = await engine.items.next();
-          if (result.done) engine.consumerDone();
-          else taken = 1;
-          return result;
+          if (result.done) {
+            engine.consumerDone();
+            return result;
+          }
+          taken = 1;
+          return { value: result.value.item, done: false };
         } catch (error) {
           engine.consumerDone();
           throw error;
@@ -77,26 +78,29 @@ export class Crawl implements AsyncIterable<Item> {
   }
 
   /**
-   * Streams every item into the sinks (batched), closes them, and resolves with the final stats.
-   * A page counts as done only once every sink's `write` of its items has resolved.
+   * Streams every item into the sinks, each behind its own bounded queue; closes them and resolves
+   * with the final stats. A page counts as done only once every sink (or its fallback file) holds
+   * its items. A sink that fails is retried while the crawl waits, then given up on: its items go to
+   * a fallback file (`stats.sinks[i].fallback`) and the other sinks go on.
    */
-  async pipeTo(...sinks: ItemSink[]): Promise<CrawlStats> {
+  async pipeTo(...sinks: Sink[]): Promise<CrawlStats> {
     this.begin();
     const engine = this.engine;
     // A bad spider or start URL fails here, before any output file is created or truncated.
     await engine.ready;
+    const outputs = new Outputs(sinks, engine, this.stats, this.events);
     let failure: unknown;
     try {
-      await openSinks(sinks, engine);
+      await outputs.open();
       engine.consumerReady();
-      await writeBatches(sinks, engine);
+      await outputs.run();
     } catch (error) {
       failure = error;
       engine.abort();
+      await outputs.settled().catch(() => undefined);
     } finally {
       engine.consumerDone();
-      for (const sink of sinks)
-        await abortable(sink.close(), engine.signal).catch((error) => (failure ??= error));
+      await outputs.close().catch((error) => (failure ??= error));
     }
     const stats = await engine.finished;
     // eslint-disable-next-line @typescript-eslint/only-throw-error -- what failed, rethrown as it was
@@ -109,38 +113,6 @@ export class Crawl implements AsyncIterable<Item> {
     this.started = true;
     this.engine.start();
   }
-}
-
-/**
- * Every sink opens before the first request goes out: an output that cannot be created fails the
- * crawl before it starts. A stop or abort meanwhile ends a sink that hangs.
- */
-async function openSinks(sinks: ItemSink[], engine: Engine): Promise<void> {
-  for (const sink of sinks)
-    await abortable(sink.open?.(engine.signal), engine.stopSignal).catch((error) => {
-      if (error instanceof AbortedError || error instanceof OutputOpenError) throw error;
-      const message = error instanceof Error ? error.message : String(error);
-      throw new OutputOpenError(`output cannot be opened: ${message}`, { cause: error });
-    });
-}
-
-/** Writes items to every sink in batches; a batch is acknowledged once every sink has it. */
-async function writeBatches(sinks: ItemSink[], engine: Engine): Promise<void> {
-  const batch: Item[] = [];
-  const flush = async () => {
-    if (batch.length === 0) return;
-    const items = batch.splice(0, batch.length);
-    for (const sink of sinks) await abortable(sink.write(items, engine.signal), engine.signal);
-    engine.ack(items.length);
-  };
-  for (;;) {
-    const { value, done } = await engine.items.next();
-    if (done) break;
-    batch.push(value);
-    // A full batch, or nothing more waiting: a slow trickle of items is not held back.
-    if (batch.length >= SINK_BATCH || engine.items.size === 0) await flush();
-  }
-  await flush();
 }
 
 /**

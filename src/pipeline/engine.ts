@@ -1,6 +1,7 @@
 import { errorRecord, redactUrl } from '../errors.js';
-import { type CrawlOptions, DEFAULTS, resolveOptions } from '../options.js';
-import type { CrawlRequest, Item } from '../types.js';
+import { type CrawlOptions, DEFAULTS, type ResolvedOptions, resolveOptions } from '../options.js';
+import type { StoredItem } from '../storage/sink.js';
+import type { CrawlRequest } from '../types.js';
 import { Acks } from './acks.js';
 import { Channel } from './channel.js';
 import type { CrawlEvents, LogEvent } from './events.js';
@@ -17,7 +18,7 @@ import { loadSpider, type SpiderSource, type Stages, type WiringHooks, wire } fr
  * side (`Crawl`) takes items from `items` and acknowledges them with `ack`.
  */
 export class Engine {
-  readonly items: Channel<Item>;
+  readonly items: Channel<StoredItem>;
   readonly finished: Promise<CrawlStats>;
   /** Settles once the spider is loaded, options resolved and start requests seeded. */
   readonly ready: Promise<void>;
@@ -30,6 +31,7 @@ export class Engine {
   private readonly acks = new Acks((done) => this.reportDone(done));
   /** Tells the store which requests are done; nothing is taken before the store exists. */
   private reportDone: (requests: CrawlRequest[]) => void = () => undefined;
+  private resolved: ResolvedOptions | undefined;
   private resolveGo!: () => void;
   /** Settles once the consumer is ready (sinks open) or the crawl is stopped first. */
   private readonly go = new Promise<void>((resolve) => {
@@ -46,7 +48,7 @@ export class Engine {
     private readonly stats: CrawlStats,
     private readonly events: CrawlEvents,
   ) {
-    this.items = new Channel<Item>(userOptions.itemBuffer ?? DEFAULTS.itemBuffer);
+    this.items = new Channel<StoredItem>(userOptions.itemBuffer ?? DEFAULTS.itemBuffer);
     this.finished = new Promise((resolve, reject) => {
       this.resolveFinished = resolve;
       this.rejectFinished = reject;
@@ -58,6 +60,12 @@ export class Engine {
     // Callers that only iterate should not see an unhandled rejection from these promises.
     this.finished.catch(() => undefined);
     this.ready.catch(() => undefined);
+  }
+
+  /** The resolved options; set once `ready` has resolved. */
+  get options(): ResolvedOptions {
+    if (!this.resolved) throw new Error('the crawl options are not resolved yet');
+    return this.resolved;
   }
 
   get signal(): AbortSignal {
@@ -109,6 +117,7 @@ export class Engine {
     try {
       const loaded = await loadSpider(this.source);
       const options = resolveOptions(loaded.spider.settings, this.userOptions);
+      this.resolved = options;
       stages = await wire(loaded, options, this.wiringHooks());
     } catch (error) {
       this.rejectReady(error);

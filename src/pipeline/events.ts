@@ -21,6 +21,10 @@ export interface CrawlEventMap {
   /** A request ended as failed (it will not be tried again in this crawl). */
   failure: [failure: FailureRecord];
   log: [event: LogEvent];
+  /** A sink write threw; it is tried again after `delayMs` while the crawl waits. */
+  sinkRetry: [info: { sink: string; error: { code: string; message: string }; delayMs: number }];
+  /** A sink did not recover: its unwritten items and all later ones go to `path`. */
+  sinkFallback: [info: { sink: string; path: string; error: { code: string; message: string } }];
   finished: [stats: CrawlStats];
 }
 

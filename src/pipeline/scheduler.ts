@@ -1,9 +1,11 @@
 import { errorRecord, HttpStatusError } from '../errors.js';
 import type { ParseOutcome, ParseTask } from '../parser/protocol.js';
+import type { StoredItem } from '../storage/sink.js';
 import type { CrawlRequest, FailureRecord, FetchedResponse, Item, RequestInit } from '../types.js';
 import type { Acks } from './acks.js';
 import type { Rejection } from './admission.js';
 import type { Channel } from './channel.js';
+import { ItemKeys } from './item-keys.js';
 import type { CrawlEvents } from './events.js';
 import type { Turn } from './host-turns.js';
 import { afterFetchError, afterParseError } from './retry-decision.js';
@@ -21,7 +23,7 @@ const REJECTIONS: readonly Rejection[] = ['duplicate', 'depth', 'offsite', 'inva
 export interface SchedulerContext {
   stats: CrawlStats;
   events: CrawlEvents;
-  items: Channel<Item>;
+  items: Channel<StoredItem>;
   acks: Acks;
   shutdown: Shutdown;
   wakeup: Wakeup;
@@ -45,12 +47,15 @@ export class Scheduler {
   private readonly tasks = new Set<Promise<void>>();
   private readonly parseSlots: Semaphore;
 
+  private readonly keys: ItemKeys;
+
   constructor(
     private readonly stages: Stages,
     private readonly context: SchedulerContext,
     private readonly startedMs: number,
   ) {
     this.parseSlots = new Semaphore(stages.pool.size * PARSE_QUEUE_PER_WORKER, context.shutdown.workSignal);
+    this.keys = new ItemKeys(stages.spider, context.events);
   }
 
   get parseCapacity(): number {
@@ -242,7 +247,7 @@ export class Scheduler {
     signal: AbortSignal,
   ): Promise<ParseOutcome | undefined> {
     try {
-      return await this.stages.pool.parse(parseTask(this.stages.spiderPath, request, response), signal);
+      return await this.stages.pool.parse(parseTask(this.stages, request, response), signal);
     } catch (error) {
       const decision = afterParseError(error, request.parseAttempts ?? 0, this.context.shutdown.phase);
       if (decision.kind === 'refetch') {
@@ -272,7 +277,7 @@ export class Scheduler {
     // Queued (durably, where the store is) before this page can be reported done.
     if (!(await this.queueFound(request, outcome.requests))) return;
     // Stream closed by an abort: the page stays not-done, so a job directory fetches it again.
-    if (!(await this.pushItems(outcome.items))) return;
+    if (!(await this.pushItems(request, outcome.items))) return;
     this.context.acks.complete(request);
     this.context.wakeup.notify();
   }
@@ -316,17 +321,23 @@ export class Scheduler {
   }
 
   /** Pushes a page's items to the item stream; false when the stream was closed. */
-  private async pushItems(found: Item[]): Promise<boolean> {
+  private async pushItems(request: CrawlRequest, found: Item[]): Promise<boolean> {
     const { stats, events, acks } = this.context;
     const maxItems = this.stages.options.maxItems;
+    const scrapedAt = Date.now();
+    // A prefix of the page's items, so each keeps its index on the page (its default key).
     const items = await this.crawlWide(found);
     if (!items) return false;
-    for (const item of items) {
+    for (const [index, item] of items.entries()) {
       if (stats.items >= maxItems) {
         this.context.stop('maxItems');
         break;
       }
-      if (!(await this.context.items.push(item))) return false;
+      const key = this.keys.keyOf(item, request, index);
+      if (
+        !(await this.context.items.push({ key, url: request.url, spider: this.keys.spider, scrapedAt, item }))
+      )
+        return false;
       acks.itemPushed();
       stats.items++;
       const g = stats.gauges;
@@ -380,9 +391,10 @@ export class Scheduler {
   }
 }
 
-function parseTask(spiderPath: string, request: CrawlRequest, response: FetchedResponse): ParseTask {
+function parseTask(stages: Stages, request: CrawlRequest, response: FetchedResponse): ParseTask {
   return {
-    spiderPath,
+    spiderPath: stages.spiderPath,
+    maxBodyBytes: stages.options.maxBodyBytes,
     callback: request.callback,
     request: {
       url: request.url,

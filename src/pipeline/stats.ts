@@ -1,3 +1,5 @@
+import type { SinkStats } from '../storage/sink-writer.js';
+
 /**
  * Why the crawl ended: `finished` (nothing left), `maxDepth` (nothing left within the depth limit;
  * deeper links were dropped), `maxPages`, `maxItems`, `timeLimit`, `interrupted` (stopped by a
@@ -41,6 +43,15 @@ export interface CrawlStats {
   };
   /** Requests restored from a job directory at start. */
   restored: number;
+  /** Each output of `pipeTo`, in order: items written, failed writes, write times, fallback. */
+  sinks: SinkStats[];
+  /** Sink writes that threw, over all outputs (each failed retry counts). */
+  sinkFailures: number;
+  /**
+   * Items that went to a fallback file because their output failed for good. Above 0 the crawl
+   * did not finish cleanly (the CLI exits 1), though no item was lost.
+   */
+  fallbackItems: number;
   /**
    * Requests the crawl had begun and not ended when it stopped: in flight when the stop grace ran
    * out or the crawl was aborted, or their items not yet handled by the consumer. With a job
@@ -86,6 +97,9 @@ export function newStats(): CrawlStats {
     bytes: 0,
     dropped: { duplicate: 0, depth: 0, offsite: 0, invalid: 0, trap: 0, fragment: 0, scheme: 0, empty: 0 },
     restored: 0,
+    sinks: [],
+    sinkFailures: 0,
+    fallbackItems: 0,
     unfinished: 0,
     bounds: { inFlight: 0, parseBacklog: 0, itemBacklog: 0 },
     gauges: {

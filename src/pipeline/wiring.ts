@@ -103,6 +103,14 @@ export async function loadSpider(source: SpiderSource): Promise<LoadedSpider> {
   return { spider: spiderFromModule(await importModule(spiderPath), source), spiderPath };
 }
 
+/**
+ * The spider a module exports (a relative path is taken from `process.cwd()`), checked as a crawl
+ * checks it: for tools that show or run a spider's parts, such as `trawl list` and `trawl parse`.
+ */
+export async function importSpider(path: string): Promise<Spider> {
+  return (await loadSpider(path)).spider;
+}
+
 /** The frontier store the settings ask for, opened, restored and seeded, and what comes with it. */
 interface Backing {
   store: FrontierStore;

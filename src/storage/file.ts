@@ -13,9 +13,14 @@ export class TextFile {
   private stream: Writable | undefined;
   private error: Error | undefined;
 
+  /**
+   * `'w'` truncates; `'a'` appends, after `repair` mends what a crash left at the end of the file
+   * (by default a last line left unfinished is cut).
+   */
   constructor(
     readonly path: string,
     private readonly flags: 'w' | 'a' = 'w',
+    private readonly repair: (path: string) => Promise<void> = dropPartialLine,
   ) {}
 
   async open(signal?: AbortSignal): Promise<void> {
@@ -32,7 +37,7 @@ export class TextFile {
         { cause: error },
       );
     });
-    if (this.flags === 'a') await dropPartialLine(this.path);
+    if (this.flags === 'a') await this.repair(this.path);
     const stream = createWriteStream(this.path, { flags: this.flags });
     stream.on('error', (error) => {
       this.error = error;
@@ -102,25 +107,35 @@ async function openPipe(path: string, signal: AbortSignal | undefined): Promise<
   }
 }
 
-/**
- * Cuts a last line left unfinished by a crash, so appended lines start on a line of their own. The
- * cut line's items were not acknowledged, so a resumed crawl writes them again.
- */
-async function dropPartialLine(path: string): Promise<void> {
+/** The last MiB of a file (all of a smaller one) and where it starts; undefined for an empty or missing file. */
+export async function readTail(
+  path: string,
+): Promise<{ buffer: Buffer; start: number; size: number } | undefined> {
   const size = await stat(path).then(
     (s) => s.size,
     () => 0,
   );
-  if (size === 0) return;
+  if (size === 0) return undefined;
   const handle = await open(path, 'r');
   try {
     const window = Math.min(size, 1 << 20);
     const buffer = Buffer.alloc(window);
     await handle.read(buffer, 0, window, size - window);
-    if (buffer[window - 1] === 0x0a) return;
-    const lastNewline = buffer.lastIndexOf(0x0a);
-    await truncate(path, lastNewline < 0 ? (window === size ? 0 : size) : size - window + lastNewline + 1);
+    return { buffer, start: size - window, size };
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Cuts a last line left unfinished by a crash, so appended lines start on a line of their own. The
+ * cut line's items were not acknowledged, so a resumed crawl writes them again.
+ */
+async function dropPartialLine(path: string): Promise<void> {
+  const tail = await readTail(path);
+  if (!tail) return;
+  const { buffer, start, size } = tail;
+  if (buffer[buffer.length - 1] === 0x0a) return;
+  const lastNewline = buffer.lastIndexOf(0x0a);
+  await truncate(path, lastNewline < 0 ? (start === 0 ? 0 : size) : start + lastNewline + 1);
 }

@@ -1,28 +1,31 @@
 import Keyv, { type KeyvStoreAdapter } from 'keyv';
 import { SinkError } from '../errors.js';
-import type { Item } from '../types.js';
-import type { ItemSink } from './sink.js';
+import { fieldKey, type Sink, type StoredItem } from './sink.js';
 
 export interface KeyvSinkOptions {
   /** Keyv namespace the items are stored under. @default 'items' */
   namespace?: string;
   /**
-   * Item field whose value is the key, so re-crawling a page overwrites its item. Without it each
-   * item gets a key unique to this run (`<run id>:<n>`).
+   * Item field whose value is the key (`?key=url`). Without it the item's key is the spider's
+   * `itemKey(item)`, else the request fingerprint and the item's index on its page; either way
+   * re-crawling a page overwrites its items.
    */
   keyField?: string;
+  /** Names the sink in logs and stats. */
+  label?: string;
 }
 
 /** Stores each item under a key in any keyv store: a `Keyv` instance, an adapter, or a URI via `sinkFromUri`. */
-export class KeyvSink implements ItemSink {
+export class KeyvSink implements Sink {
+  readonly label: string;
   private keyv: Keyv | undefined;
-  private readonly runId = Date.now().toString(36);
-  private count = 0;
 
   constructor(
     private readonly store: Keyv | KeyvStoreAdapter | (() => Promise<KeyvStoreAdapter>),
     private readonly options: KeyvSinkOptions = {},
-  ) {}
+  ) {
+    this.label = options.label ?? 'keyv';
+  }
 
   async open(): Promise<void> {
     const store = typeof this.store === 'function' ? await this.store() : this.store;
@@ -32,9 +35,9 @@ export class KeyvSink implements ItemSink {
     this.keyv.on('error', () => {});
   }
 
-  async write(items: Item[]): Promise<void> {
+  async write(batch: readonly StoredItem[]): Promise<void> {
     if (!this.keyv) throw new SinkError('keyv sink is not open');
-    const entries = items.map((value) => ({ key: this.keyFor(value), value }));
+    const entries = batch.map((record) => ({ key: this.keyFor(record), value: record.item }));
     try {
       await this.keyv.setMany(entries);
     } catch (error) {
@@ -47,12 +50,7 @@ export class KeyvSink implements ItemSink {
     this.keyv = undefined;
   }
 
-  private keyFor(item: Item): string {
-    const field = this.options.keyField;
-    if (!field) return `${this.runId}:${this.count++}`;
-    const value = item[field];
-    if (typeof value !== 'string' && typeof value !== 'number')
-      throw new SinkError(`item has no ${field} to use as its keyv key`);
-    return String(value);
+  private keyFor(record: StoredItem): string {
+    return fieldKey(record, this.options.keyField);
   }
 }

@@ -1,13 +1,18 @@
 import type { Item } from '../types.js';
-import type { ItemSink } from './sink.js';
+import type { Sink, StoredItem } from './sink.js';
 
-/** Keeps items in an array; for tests and small embedded crawls. */
-export class MemorySink implements ItemSink {
+/** Keeps items (and their keys) in arrays; for tests and small embedded crawls. */
+export class MemorySink implements Sink {
+  readonly label = 'memory';
   readonly items: Item[] = [];
+  readonly records: StoredItem[] = [];
   closed = false;
 
-  async write(items: Item[]): Promise<void> {
-    this.items.push(...items);
+  async write(batch: readonly StoredItem[]): Promise<void> {
+    for (const record of batch) {
+      this.records.push(record);
+      this.items.push(record.item);
+    }
   }
 
   async close(): Promise<void> {

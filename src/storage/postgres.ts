@@ -1,22 +1,47 @@
-import { SinkError, UsageError } from '../errors.js';
-import type { Item } from '../types.js';
-import type { ItemSink } from './sink.js';
+import type { Pool, PoolClient } from 'pg';
+import { OutputOpenError, SinkError, UsageError } from '../errors.js';
+import { fieldKey, type Sink, type StoredItem } from './sink.js';
 
 export interface PostgresSinkOptions {
-  /** Table to insert into; created when missing as (id bigserial, item jsonb, created_at timestamptz). @default 'items' */
+  /**
+   * Table to upsert into; created when missing as
+   * (key text primary key, spider text, url text, data jsonb, scraped_at timestamptz). @default 'items'
+   */
   table?: string;
+  /** Item field whose value is the row key (`?key=url`). @default the item's key (spider `itemKey`, else page and position) */
+  keyField?: string;
+  /** Names the sink in logs and stats. */
+  label?: string;
 }
 
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 
-/** Inserts items into a PostgreSQL jsonb column, one statement per batch. */
-export class PostgresSink implements ItemSink {
-  private client: import('pg').Client | undefined;
+/** The columns the sink writes, and the type PostgreSQL reports for each. */
+const COLUMNS: Record<string, string> = {
+  key: 'text',
+  spider: 'text',
+  url: 'text',
+  data: 'jsonb',
+  scraped_at: 'timestamp with time zone',
+};
+
+/** Rows per statement: a batch larger than this goes in several statements of one transaction. */
+const ROWS_PER_STATEMENT = 5_000;
+
+/**
+ * Upserts items into a PostgreSQL table by key, so a page delivered twice (a resumed or
+ * distributed crawl) leaves one row per item. Each batch is one transaction of multi-row
+ * `INSERT ... ON CONFLICT (key) DO UPDATE`; the pool replaces a connection the server dropped.
+ */
+export class PostgresSink implements Sink {
+  readonly label: string;
+  private pool: Pool | undefined;
+  private readonly guarded = new WeakSet<PoolClient>();
   private readonly table: string;
 
   constructor(
     private readonly connectionString: string,
-    options: PostgresSinkOptions = {},
+    private readonly options: PostgresSinkOptions = {},
   ) {
     const table = options.table ?? 'items';
     if (!TABLE_NAME.test(table))
@@ -25,45 +50,108 @@ export class PostgresSink implements ItemSink {
       .split('.')
       .map((part) => `"${part}"`)
       .join('.');
+    this.label = options.label ?? `postgres ${table}`;
   }
 
   async open(): Promise<void> {
     const { default: pg } = await import('pg');
-    const client = new pg.Client({ connectionString: this.connectionString });
-    client.on('error', () => {});
+    const pool = new pg.Pool({ connectionString: this.connectionString, max: 2 });
+    // An idle connection the server ends is dropped by the pool; the next write opens another.
+    pool.on('error', () => {});
     try {
-      await client.connect();
-      await client.query(
-        `CREATE TABLE IF NOT EXISTS ${this.table} (id bigserial PRIMARY KEY, item jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
-      );
+      // Created only when missing: a role that may write rows need not be allowed to create tables.
+      if (!(await this.checkShape(pool)))
+        await pool.query(
+          `CREATE TABLE IF NOT EXISTS ${this.table} (key text PRIMARY KEY, spider text, url text, data jsonb NOT NULL, scraped_at timestamptz NOT NULL DEFAULT now())`,
+        );
     } catch (error) {
-      await client.end().catch(() => {});
-      throw new SinkError(`cannot open PostgreSQL table ${this.table}: ${(error as Error).message}`, {
+      await pool.end().catch(() => {});
+      if (error instanceof OutputOpenError) throw error;
+      throw new OutputOpenError(`cannot open PostgreSQL table ${this.table}: ${(error as Error).message}`, {
         cause: error,
       });
     }
-    this.client = client;
+    this.pool = pool;
   }
 
-  async write(items: Item[]): Promise<void> {
-    if (!this.client) throw new SinkError('PostgreSQL sink is not open');
-    if (items.length === 0) return;
+  async write(batch: readonly StoredItem[]): Promise<void> {
+    if (!this.pool) throw new SinkError('PostgreSQL sink is not open');
+    if (batch.length === 0) return;
+    const rows = this.rows(batch);
+    let client: PoolClient | undefined;
     try {
-      // One round trip per batch: the batch travels as one jsonb array and is unnested server-side.
-      await this.client.query(
-        `INSERT INTO ${this.table} (item) SELECT value FROM jsonb_array_elements($1::jsonb)`,
-        [JSON.stringify(items)],
-      );
+      client = await this.pool.connect();
+      // A connection the server ends while it is checked out reports it as an event as well as
+      // failing the query; the pool listens only while it is idle.
+      if (!this.guarded.has(client)) {
+        this.guarded.add(client);
+        client.on('error', () => {});
+      }
+      await client.query('BEGIN');
+      for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT)
+        await client.query(UPSERT(this.table), [JSON.stringify(rows.slice(i, i + ROWS_PER_STATEMENT))]);
+      await client.query('COMMIT');
+      client.release();
     } catch (error) {
-      throw new SinkError(`PostgreSQL insert into ${this.table} failed: ${(error as Error).message}`, {
+      // A connection that failed mid-transaction is not given back to the pool.
+      client?.release(error as Error);
+      throw new SinkError(`PostgreSQL upsert into ${this.table} failed: ${(error as Error).message}`, {
         cause: error,
       });
     }
   }
 
   async close(): Promise<void> {
-    const client = this.client;
-    this.client = undefined;
-    await client?.end();
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.end();
   }
+
+  /** One row per key: a key twice in a batch would make the upsert touch a row twice, which PostgreSQL refuses. */
+  private rows(batch: readonly StoredItem[]) {
+    const byKey = new Map<
+      string,
+      { key: string; spider: string; url: string; data: unknown; scraped_at: string }
+    >();
+    for (const record of batch) {
+      const key = fieldKey(record, this.options.keyField);
+      byKey.set(key, {
+        key,
+        spider: record.spider,
+        url: record.url,
+        data: record.item,
+        scraped_at: new Date(record.scrapedAt).toISOString(),
+      });
+    }
+    return [...byKey.values()];
+  }
+
+  /** False when the table is missing; an existing table of another shape is refused with what it has and what it needs. */
+  private async checkShape(pool: Pool): Promise<boolean> {
+    const { rows } = await pool.query<{ name: string; type: string; pk: boolean }>(
+      `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
+              EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisprimary
+                      AND i.indnatts = 1 AND i.indkey[0] = a.attnum) AS pk
+         FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+        ORDER BY a.attnum`,
+      [this.table],
+    );
+    if (rows.length === 0) return false;
+    const has = new Map(rows.map((r) => [r.name, r]));
+    const wrong = Object.entries(COLUMNS).filter(([name, type]) => has.get(name)?.type !== type);
+    if (wrong.length === 0 && has.get('key')?.pk) return true;
+    const shape = rows.map((r) => `${r.name} ${r.type}${r.pk ? ' primary key' : ''}`).join(', ');
+    throw new OutputOpenError(
+      `PostgreSQL table ${this.table} exists with another shape (${shape}); items need (key text primary key, spider text, url text, data jsonb, scraped_at timestamptz): name another table with ?table= or migrate this one`,
+    );
+  }
+}
+
+/** The batch travels as one jsonb array and is unnested server-side: one round trip per statement. */
+function UPSERT(table: string): string {
+  return `INSERT INTO ${table} (key, spider, url, data, scraped_at)
+    SELECT key, spider, url, data, scraped_at
+      FROM jsonb_to_recordset($1::jsonb) AS r(key text, spider text, url text, data jsonb, scraped_at timestamptz)
+    ON CONFLICT (key) DO UPDATE
+      SET spider = EXCLUDED.spider, url = EXCLUDED.url, data = EXCLUDED.data, scraped_at = EXCLUDED.scraped_at`;
 }

@@ -1,14 +1,15 @@
 import { once } from 'node:events';
-import type { Item } from '../types.js';
-import type { ItemSink } from './sink.js';
+import type { Sink, StoredItem } from './sink.js';
 
 /** JSONL on standard output (the `-` output URI), honouring pipe backpressure. */
-export class StdoutSink implements ItemSink {
+export class StdoutSink implements Sink {
+  readonly label = 'stdout';
+
   constructor(private readonly stream: NodeJS.WritableStream = process.stdout) {}
 
-  async write(items: Item[]): Promise<void> {
+  async write(batch: readonly StoredItem[]): Promise<void> {
     let text = '';
-    for (const item of items) text += `${JSON.stringify(item)}\n`;
+    for (const { item } of batch) text += `${JSON.stringify(item)}\n`;
     if (!this.stream.write(text)) await once(this.stream, 'drain');
   }
 

@@ -1,49 +1,67 @@
-import { UsageError } from '../errors.js';
+import { redactUrl, UsageError } from '../errors.js';
 import { CsvSink } from './csv.js';
 import { JsonSink } from './json.js';
 import { JsonlSink } from './jsonl.js';
 import { KeyvSink } from './keyv.js';
 import { PostgresSink } from './postgres.js';
-import type { ItemSink } from './sink.js';
+import type { Sink } from './sink.js';
 import { StdoutSink } from './stdout.js';
+
+const SUPPORTED =
+  'use a .jsonl, .json or .csv file, - for stdout, or a sqlite://, redis:// or postgres:// URI';
 
 /**
  * Turns an output URI into a sink:
- * - `-`: JSONL on stdout; `*.jsonl` / `*.ndjson`, `*.json`, `*.csv`: files (also as `file://`)
+ * - `-`: JSONL on stdout; `*.jsonl` / `*.ndjson`, `*.json`, `*.csv` (`?fields=a,b`): files (also as `file://`)
  * - `sqlite://path.sqlite`, `redis://host:port`: a keyv store (`?namespace=items&key=url`)
- * - `postgres://user@host/db?table=items`: PostgreSQL, batched inserts into a jsonb column
+ * - `postgres://user@host/db?table=items&key=url`: PostgreSQL, batched upserts by key
+ *
+ * `append` (a resumed job) continues a JSONL or JSON file instead of replacing it.
  */
-export function sinkFromUri(uri: string, options: { append?: boolean } = {}): ItemSink {
+export function sinkFromUri(uri: string, options: { append?: boolean } = {}): Sink {
   if (uri === '-') return new StdoutSink();
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase();
   if (scheme === 'sqlite' || scheme === 'redis' || scheme === 'rediss') return keyvSink(uri, scheme);
-  if (scheme === 'postgres' || scheme === 'postgresql') {
-    const url = new URL(uri);
-    const table = url.searchParams.get('table') ?? 'items';
-    url.searchParams.delete('table');
-    return new PostgresSink(url.href, { table });
-  }
+  if (scheme === 'postgres' || scheme === 'postgresql') return postgresSink(uri);
   if (scheme && scheme !== 'file')
-    throw new UsageError(
-      `unsupported output ${JSON.stringify(uri)}: use a .jsonl/.json/.csv file, -, sqlite://, redis:// or postgres://`,
-    );
-  const path = scheme === 'file' ? new URL(uri).pathname : uri;
+    throw new UsageError(`unsupported output ${JSON.stringify(uri)}: ${SUPPORTED}`);
+  const [rawPath = '', query = ''] = uri.split('?', 2) as [string, string?];
+  const path = scheme === 'file' ? decodeURIComponent(new URL(rawPath).pathname) : rawPath;
+  const params = new URLSearchParams(query);
+  const append = options.append ?? false;
   const lower = path.toLowerCase();
-  if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson'))
-    return new JsonlSink(path, { append: options.append ?? false });
-  // A JSON array or a CSV header cannot be continued by appending, so a resumed crawl needs JSONL.
-  if (options.append && (lower.endsWith('.json') || lower.endsWith('.csv')))
+  if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return new JsonlSink(path, { append });
+  if (lower.endsWith('.json')) return new JsonSink(path, { append });
+  // A CSV header cannot be continued by appending, so a resumed crawl needs JSONL or JSON.
+  if (append && lower.endsWith('.csv'))
     throw new UsageError(
-      `output ${JSON.stringify(uri)} cannot be appended to when resuming a job; use a .jsonl file or -`,
+      `output ${JSON.stringify(uri)} cannot be appended to when resuming a job; use a .jsonl or .json file or -`,
     );
-  if (lower.endsWith('.json')) return new JsonSink(path);
-  if (lower.endsWith('.csv')) return new CsvSink(path);
-  throw new UsageError(
-    `unsupported output ${JSON.stringify(uri)}: use a .jsonl, .json or .csv file, - for stdout, or a sqlite://, redis:// or postgres:// URI`,
-  );
+  if (lower.endsWith('.csv')) return new CsvSink(path, fieldsOption(params));
+  throw new UsageError(`unsupported output ${JSON.stringify(uri)}: ${SUPPORTED}`);
 }
 
-function keyvSink(uri: string, scheme: string): ItemSink {
+function fieldsOption(params: URLSearchParams): { fields?: string[] } {
+  const fields = params.get('fields');
+  if (fields === null) return {};
+  const list = fields
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean);
+  if (list.length === 0) throw new UsageError('?fields= names no field');
+  return { fields: list };
+}
+
+function postgresSink(uri: string): Sink {
+  const url = new URL(uri);
+  const table = url.searchParams.get('table') ?? 'items';
+  const keyField = url.searchParams.get('key') ?? undefined;
+  url.searchParams.delete('table');
+  url.searchParams.delete('key');
+  return new PostgresSink(url.href, { table, label: redactUrl(uri), ...(keyField ? { keyField } : {}) });
+}
+
+function keyvSink(uri: string, scheme: string): Sink {
   const [base, query = ''] = uri.split('?', 2) as [string, string?];
   const params = new URLSearchParams(query);
   const namespace = params.get('namespace') ?? 'items';
@@ -65,5 +83,9 @@ function keyvSink(uri: string, scheme: string): ItemSink {
       throw error;
     }
   };
-  return new KeyvSink(adapter as never, { namespace, ...(keyField ? { keyField } : {}) });
+  return new KeyvSink(adapter as never, {
+    namespace,
+    label: redactUrl(uri),
+    ...(keyField ? { keyField } : {}),
+  });
 }

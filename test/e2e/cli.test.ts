@@ -102,6 +102,8 @@ describe('trawl crawl', () => {
       '--workers',
       '1',
       '--no-progress',
+      '--log-format',
+      'pretty',
     ]);
     expect(run.code, run.stderr).toBe(0);
     const lines = (await readFile(out, 'utf8'))
@@ -129,6 +131,8 @@ describe('trawl crawl', () => {
       '--failures',
       failures,
       '--no-progress',
+      '--log-format',
+      'pretty',
       '--log-level',
       'debug',
     ]);
@@ -155,6 +159,8 @@ describe('trawl crawl', () => {
       '--max-pages',
       '3',
       '--no-progress',
+      '--log-format',
+      'pretty',
       '--log-level',
       'warn',
     ]);

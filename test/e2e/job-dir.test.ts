@@ -9,6 +9,7 @@ import { crawl } from '../../src/pipeline/crawl.js';
 import { JobDir, jobExists } from '../../src/pipeline/job-dir.js';
 import type { Page, Spider } from '../../src/spider.js';
 import { MemorySink } from '../../src/storage/memory.js';
+import { records } from '../helpers/records.js';
 import type { CrawlRequest } from '../../src/types.js';
 import { crawlRequest } from '../helpers/fetcher.js';
 import { type TestServer, treeSite } from '../helpers/server.js';
@@ -225,7 +226,7 @@ describe('resume with a job directory', () => {
     const { sinkFromUri } = await import('../../src/storage/uri.js');
     const sink = sinkFromUri(join(dir, 'out.jsonl'), { append: true });
     await sink.open?.();
-    await sink.write([{ added: 2 }]);
+    await sink.write(records([{ added: 2 }]));
     await sink.close();
     expect(readFileSync(join(dir, 'out.jsonl'), 'utf8')).toBe('{"kept":1}\n{"added":2}\n');
     expect(() => sinkFromUri(join(dir, 'out.csv'), { append: true })).toThrow(/cannot be appended/);

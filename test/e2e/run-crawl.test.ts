@@ -17,7 +17,10 @@ interface Run {
 }
 
 function trawl(args: string[], timeoutMs = 60_000): Run {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args, '--log-format', 'pretty'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   child.stderr.on('data', (d) => (err += d));
   child.stdout.resume();

@@ -19,10 +19,14 @@ interface Run {
 }
 
 function trawl(args: string[]): Run {
-  const child = spawn(process.execPath, [CLI, ...args, '--no-progress', '--log-level', 'error'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, ...args, '--no-progress', '--log-level', 'error', '--log-format', 'pretty'],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let err = '';
   child.stderr.on('data', (d) => (err += d));
   child.stdout.resume();
@@ -175,9 +179,11 @@ describe('SIGTERM stops the crawl within the deadline in every state', () => {
 describe('a stop leaves no request without a trace', () => {
   it('counts the requests cancelled in flight as unfinished and a job directory fetches them again', async () => {
     let hang = true;
+    let hung: () => void = () => undefined;
+    const inFlight = new Promise<void>((resolve) => (hung = resolve));
     const server = await startServer((req, res) => {
       if (req.url === '/robots.txt') return void res.writeHead(404).end();
-      if (hang) return;
+      if (hang) return void hung();
       res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>0</h1>');
     });
     servers.push(server);
@@ -195,7 +201,9 @@ describe('a stop leaves no request without a trace', () => {
       out,
     ];
     const first = trawl([...args, '--stats-file', statsFile]);
-    await new Promise((r) => setTimeout(r, 1500));
+    // Stopped once the request is in flight, however long the process took to start.
+    await inFlight;
+    await new Promise((r) => setTimeout(r, 200));
     const { code } = await terminate(first);
     expect(code).toBe(130);
     expect(JSON.parse(readFileSync(statsFile, 'utf8'))).toMatchObject({

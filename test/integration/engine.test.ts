@@ -5,7 +5,7 @@ import { startDemoSite } from '../../src/demo/site.js';
 import { crawl } from '../../src/pipeline/crawl.js';
 import type { Page, Spider } from '../../src/spider.js';
 import { MemorySink } from '../../src/storage/memory.js';
-import type { ItemSink } from '../../src/storage/sink.js';
+import type { Sink, StoredItem } from '../../src/storage/sink.js';
 import type { Item } from '../../src/types.js';
 import { type TestServer, treeSite as sharedTreeSite } from '../helpers/server.js';
 
@@ -42,12 +42,12 @@ async function site(size: number, options?: Parameters<typeof treeSite>[1]) {
   return `${server.origin}/n/0`;
 }
 
-class SlowSink implements ItemSink {
+class SlowSink implements Sink {
   readonly items: Item[] = [];
   constructor(private readonly perItemMs: number) {}
-  async write(items: Item[]): Promise<void> {
-    await new Promise((resolve) => setTimeout(resolve, this.perItemMs * items.length));
-    this.items.push(...items);
+  async write(batch: readonly StoredItem[]): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, this.perItemMs * batch.length));
+    this.items.push(...batch.map((r) => r.item));
   }
   async close(): Promise<void> {}
 }
