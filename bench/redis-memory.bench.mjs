@@ -9,6 +9,7 @@ import { createClient } from '@redis/client';
 import { deleteSharedCrawl } from '../dist/index.js';
 import { canonicalUrl, fingerprint } from '../dist/pipeline/fingerprint.js';
 import { SharedFrontier } from '../dist/pipeline/shared-frontier.js';
+import { crawlRequest } from './request.mjs';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const COUNT = Number(process.env.BENCH_URLS ?? 1_000_000);
@@ -27,17 +28,10 @@ try {
 function request(i) {
   const url = `http://host${i % 100}.example/catalogue/item-${i}/index.html?page=${i % 7}`;
   return {
-    url,
-    method: 'GET',
-    callback: 'parse',
-    userData: {},
-    priority: 0,
+    ...crawlRequest(url),
     depth: 2,
-    dontFilter: false,
-    acceptBinary: false,
     fingerprint: fingerprint(canonicalUrl(url)),
     referrer: `http://host${i % 100}.example/catalogue/page-${Math.floor(i / 20)}.html`,
-    attempts: 0,
   };
 }
 
