@@ -225,11 +225,24 @@ export interface CrawlOptions extends CrawlSettings {
    */
   jobDir?: string;
   /**
+   * Revisit the pages a job directory has on record (all of them, or those last fetched more than
+   * `olderThanMs` ago), sending the validators stored for each (If-None-Match, If-Modified-Since).
+   * A 304, or a body with the same SHA-256 as before, is counted in `stats.notModified` and not
+   * parsed again; a changed page is parsed and its items written again. Needs `jobDir`.
+   * @default false
+   */
+  recrawl?: boolean | RecrawlOptions;
+  /**
    * Share the frontier through Redis with every process that runs the crawl under the same
    * `crawlId`: each URL is fetched once across them, per-host limits hold across them, and a
    * process that dies has its requests taken over by the others. Not with `jobDir`.
    */
   distributed?: DistributedOptions;
+}
+
+export interface RecrawlOptions {
+  /** Only pages last fetched at least this long ago. @default 0 */
+  olderThanMs?: number;
 }
 
 export interface DistributedOptions {
@@ -295,6 +308,8 @@ export function resolveOptions(settings: CrawlSettings = {}, options: CrawlOptio
   const parsed = checkOptions(crawlOptionsSchema, merge(settings, options), { root: '', noun: 'option' });
   if (parsed.jobDir && parsed.distributed)
     throw new OptionError('distributed', 'not set together with jobDir (Redis keeps the frontier)', 'both');
+  if (parsed.recrawl && !parsed.jobDir)
+    throw new OptionError('recrawl', 'needs jobDir (the pages and their validators are kept there)');
   const { adaptiveThrottle, httpCache, allowedHosts, workers, ...rest } = parsed;
   return {
     ...rest,

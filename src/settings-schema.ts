@@ -205,6 +205,10 @@ export const crawlOnlyShape = {
     'dns.lookup',
   ),
   jobDir: documented(v.optional(nonEmptyString()), 'none'),
+  recrawl: v.optional(
+    oneOf([bool(), strict({ olderThanMs: v.optional(nonNegative(), 0) })], 'a boolean or { olderThanMs }'),
+    false,
+  ),
   distributed: v.optional(distributed),
 };
 

@@ -8,6 +8,23 @@ export interface ResolvedHostLimit {
   jitterMs: number;
 }
 
+/** One origin's state right now, as a dashboard shows it. */
+export interface HostSnapshot {
+  origin: string;
+  /** Requests in flight. */
+  active: number;
+  /** The limits in force (after the adaptive throttle and Crawl-delay) and the configured ones. */
+  concurrency: number;
+  delayMs: number;
+  configuredConcurrency: number;
+  configuredDelayMs: number;
+  /** Held below its configured limits by the adaptive throttle. */
+  throttled: boolean;
+  crawlDelayMs: number;
+  /** Ms until the next start may go out (a gap, a Retry-After pause). */
+  waitMs: number;
+}
+
 export interface HostLimitsOptions {
   /** Per-host overrides, first match wins. */
   rules?: HostRule[];
@@ -185,6 +202,25 @@ export class HostLimits {
       delayMs: this.gapOf(state),
       jitterMs: state.configured.jitterMs,
     };
+  }
+
+  /** Every origin remembered, busiest first (idle ones are forgotten as the table grows). */
+  snapshot(): HostSnapshot[] {
+    const now = this.clock();
+    const hosts: HostSnapshot[] = [];
+    for (const [origin, state] of this.hosts)
+      hosts.push({
+        origin,
+        active: state.active,
+        concurrency: this.concurrencyOf(state),
+        delayMs: this.gapOf(state),
+        configuredConcurrency: state.configured.concurrency,
+        configuredDelayMs: state.configured.delayMs,
+        throttled: state.throttle?.throttled ?? false,
+        crawlDelayMs: state.crawlDelayMs,
+        waitMs: Math.max(0, Math.ceil(state.nextStartAt - now)),
+      });
+    return hosts.sort((a, b) => b.active - a.active || a.origin.localeCompare(b.origin));
   }
 
   /** The limits configured for an origin (defaults merged with the first matching rule). */

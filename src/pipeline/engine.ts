@@ -1,4 +1,5 @@
 import { errorRecord, redactUrl } from '../errors.js';
+import type { HostSnapshot } from '../fetcher/host-limits.js';
 import { type CrawlOptions, DEFAULTS, type ResolvedOptions, resolveOptions } from '../options.js';
 import type { StoredItem } from '../storage/sink.js';
 import type { CrawlRequest } from '../types.js';
@@ -37,6 +38,7 @@ export class Engine {
   private readonly go = new Promise<void>((resolve) => {
     this.resolveGo = resolve;
   });
+  private stages: Stages | undefined;
   private resolveConsumer!: () => void;
   private readonly consumerFinished = new Promise<void>((resolve) => {
     this.resolveConsumer = resolve;
@@ -74,6 +76,11 @@ export class Engine {
 
   get stopSignal(): AbortSignal {
     return this.shutdown.stopSignal;
+  }
+
+  /** Per-origin limits and load; empty until the stages are wired. */
+  hosts(): HostSnapshot[] {
+    return this.stages?.hostLimits.snapshot() ?? [];
   }
 
   /** The consumer is ready for items (its sinks are open): requests may go out. */
@@ -128,6 +135,7 @@ export class Engine {
       this.settle(error);
       return;
     }
+    this.stages = stages;
     const { store } = stages;
     this.reportDone = (requests) =>
       void store.done(requests).catch((error) => this.storeFailed(error, store.location));

@@ -1,4 +1,4 @@
-import type { CrawlRequest, RequestInit } from '../types.js';
+import type { CrawlRequest, PageValidators, RequestInit } from '../types.js';
 import type { Rejection } from './admission.js';
 import type { StopReason } from './stats.js';
 
@@ -59,6 +59,11 @@ export interface FrontierStore {
   requeue(request: CrawlRequest): void;
   /** Taken requests are finished: fetched and their items handled, or failed for good. */
   done(requests: readonly CrawlRequest[]): Promise<void>;
+  /**
+   * A page was fetched with these validators (a store that keeps pages for re-crawls records
+   * them; the others do not have this method, and nothing is hashed for them).
+   */
+  visited?(request: CrawlRequest, validators: PageValidators): void;
   /** Whether the crawl has nothing left anywhere; asked once this process is out of work. */
   exhausted(): Promise<boolean>;
   /** Keeps what is not done for a later run or gives it back to the other processes; releases the store. */

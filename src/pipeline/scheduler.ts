@@ -11,6 +11,7 @@ import type { Turn } from './host-turns.js';
 import { afterFetchError, afterParseError } from './retry-decision.js';
 import { Semaphore } from './semaphore.js';
 import type { Shutdown } from './shutdown.js';
+import { compareVisit } from './revisit.js';
 import { type CrawlStats, countError, countStatus, type StopReason, updateRates } from './stats.js';
 import type { Wakeup } from './wakeup.js';
 import type { Stages } from './wiring.js';
@@ -160,6 +161,12 @@ export class Scheduler {
     if (!turn.taken) return this.putBack(request, origin, turn);
     const response = await this.fetch(request, origin, turn.release, signal);
     if (!response) return;
+    if (this.unchangedSinceLastVisit(request, response)) {
+      this.fetching--;
+      this.context.acks.complete(request);
+      this.context.wakeup.notify();
+      return;
+    }
     // Hold the fetch slot until the parse queue has room: slow parsing pauses fetching.
     const gotSlot = await this.parseSlots.acquire();
     gauges.maxParseBacklog = Math.max(gauges.maxParseBacklog, this.parseSlots.peak);
@@ -174,6 +181,19 @@ export class Scheduler {
     } finally {
       this.parseSlots.release();
     }
+  }
+
+  /**
+   * Records the page's validators where the store keeps them for re-crawls; true when this is a
+   * revisit and the page has not changed (it is then done: no parse, no items).
+   */
+  private unchangedSinceLastVisit(request: CrawlRequest, response: FetchedResponse): boolean {
+    const store = this.stages.store;
+    if (!store.visited) return false;
+    const { validators, unchanged } = compareVisit(request, response);
+    if (validators) store.visited(request, validators);
+    if (unchanged) this.context.stats.notModified++;
+    return unchanged;
   }
 
   /** Undoes the admission of a request that will not go out now, and queues it again. */
@@ -200,12 +220,17 @@ export class Scheduler {
     stats.requests++;
     events.emit('request', request);
     let response: FetchedResponse;
+    const startedAt = performance.now();
     try {
       response = await this.stages.fetcher.fetch(request, signal);
     } catch (error) {
       this.stages.hostLimits.release(origin);
       releaseTurn();
       this.fetching--;
+      if (error instanceof HttpStatusError) {
+        const elapsedMs = performance.now() - startedAt;
+        events.emit('response', { url: request.url, status: error.status, bytes: 0, elapsedMs, request });
+      }
       this.fetchFailed(request, error);
       return undefined;
     }

@@ -140,7 +140,9 @@ async function openBacking(spider: Spider, options: ResolvedOptions, hooks: Wiri
   }
   const log = new JobDir(options.jobDir);
   const store = new JobDirStore(new Frontier(policy), log);
-  const restored = await store.restore();
+  let restored = await store.restore();
+  if (options.recrawl)
+    restored += store.queueRevisits(options.recrawl === true ? 0 : options.recrawl.olderThanMs);
   try {
     // On resume the seeds are deduped against the restored seen set, as Scrapy's JOBDIR does.
     await store.add(seeds);
