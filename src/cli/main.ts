@@ -12,7 +12,9 @@ import { addFetchCommand } from './fetch-command.js';
 import { addListCommand } from './list-command.js';
 import { addNewCommand } from './new-command.js';
 import { addParseCommand } from './parse-command.js';
+import { addResetCommand } from './reset-command.js';
 import { addShellCommand } from './shell-command.js';
+import { addStatusCommand } from './status-command.js';
 
 /** Every command, one line each; each adds itself (with its flags, help and action) to the program. */
 const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -25,6 +27,8 @@ const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   addBenchCommand,
   addCheckCommand,
   addDemoCommand,
+  addStatusCommand,
+  addResetCommand,
 ];
 
 function version(): string {
