@@ -7,6 +7,7 @@ export {
   AbortedError,
   BlockedAddressError,
   BodyTooLargeError,
+  BrowserUnavailableError,
   CallbackError,
   ContentTypeSkippedError,
   DecodeError,
@@ -22,6 +23,7 @@ export {
   ParseTimeoutError,
   RedirectError,
   redactUrl,
+  RenderError,
   RobotsDisallowedError,
   RobotsUnavailableError,
   SharedFrontierError,
@@ -49,6 +51,7 @@ export { type FetchedPage, fetchPage, type FetchPageOptions } from './fetcher/fe
 export type {
   AdaptiveThrottleOptions,
   BackoffOptions,
+  BrowserOptions,
   CrawlOptions,
   CrawlSettings,
   DistributedOptions,
@@ -130,6 +133,8 @@ export type {
   HttpMethod,
   Item,
   PageValidators,
+  RenderOptions,
   RequestInit,
   RequestOptions,
+  ResourceType,
 } from './types.js';

@@ -102,6 +102,8 @@ export interface Page<C extends string = string> {
   readonly text: string;
   /** Raw body bytes. */
   readonly body: Uint8Array;
+  /** A full-page PNG, when the request was rendered with `render: { screenshot: true }`. */
+  readonly screenshot: Uint8Array | undefined;
   /**
    * Cheerio document, parsed on first use so JSON callbacks pay nothing. Parsed with htmlparser2
    * (no implied `<tbody>`), in XML mode for XML content types; see src/parser/html.ts for the

@@ -428,5 +428,6 @@ function parseTask(stages: Stages, request: CrawlRequest, response: FetchedRespo
     headers: response.headers,
     encoding: response.encoding,
     body: response.body,
+    ...(response.screenshot ? { screenshot: response.screenshot } : {}),
   };
 }
