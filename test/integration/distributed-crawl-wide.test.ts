@@ -36,9 +36,13 @@ function workspace(): { id: string; dir: string; out: string } {
 /** One worker process of the crawl, run to its end. */
 function runWorker(start: string, id: string, out: string, extra: object = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [worker, start, REDIS_URL!, id, out, JSON.stringify(extra)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [worker, start, REDIS_URL!, id, out, JSON.stringify({ leaseMs: 15_000, ...extra })],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
