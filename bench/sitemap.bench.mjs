@@ -58,7 +58,8 @@ async function scenario(name) {
     }
     return {
       name,
-      bodyMB: mb(body.length), bodyBytes: body.length,
+      bodyMB: mb(body.length),
+      bodyBytes: body.length,
       urls,
       ms: Math.round(performance.now() - started),
       baselineMB: mb(baseline),

@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'TRAWL_ERR_SINK'
   | 'TRAWL_ERR_JOB_DIR'
   | 'TRAWL_ERR_SHARED_FRONTIER'
+  | 'TRAWL_ERR_MONITOR'
   | 'TRAWL_ERR_ABORTED';
 
 export interface TrawlErrorOptions {
@@ -60,6 +61,7 @@ const ERROR_CODES: Readonly<Record<ErrorCode, true>> = {
   TRAWL_ERR_SINK: true,
   TRAWL_ERR_JOB_DIR: true,
   TRAWL_ERR_SHARED_FRONTIER: true,
+  TRAWL_ERR_MONITOR: true,
   TRAWL_ERR_ABORTED: true,
 };
 
@@ -266,6 +268,13 @@ export class SinkError extends TrawlError {
 
 /** An output could not be opened (a directory that cannot be made, a file or store that refuses); nothing was crawled. */
 export class OutputOpenError extends SinkError {}
+
+/** A metrics or dashboard address cannot be used, or the report cannot be written. */
+export class MonitorError extends TrawlError {
+  constructor(message: string, options?: TrawlErrorOptions) {
+    super('TRAWL_ERR_MONITOR', message, options);
+  }
+}
 
 /** The job directory cannot be read or written; the crawl stops rather than lose its state. */
 export class JobDirError extends TrawlError {

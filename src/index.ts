@@ -15,6 +15,7 @@ export {
   InvalidUrlError,
   ItemError,
   JobDirError,
+  MonitorError,
   NetworkError,
   OptionError,
   OutputOpenError,
@@ -53,16 +54,35 @@ export type {
   HostLimit,
   HostRule,
   HttpCacheOptions,
+  RecrawlOptions,
   SinkOptions,
   TimeoutOptions,
 } from './options.js';
 export { effectiveSettings } from './options.js';
+export type { HostSnapshot } from './fetcher/host-limits.js';
+export {
+  type ListenAddress,
+  type Monitor,
+  type MonitorOptions,
+  parseListenAddress,
+  startMonitor,
+} from './monitor/monitor.js';
+export type { HostLatency } from './monitor/latency.js';
+export type { HostRow, MonitorState, RecentFailure } from './monitor/state.js';
+export type { TimelineSeries } from './monitor/timeline.js';
 export type { ClickData, FormValues } from './parser/forms.js';
 export { type Crawl, crawl, type SpiderSource } from './pipeline/crawl.js';
 export { importSpider } from './pipeline/wiring.js';
 export type { CrawlEventMap, CrawlEvents, LogEvent } from './pipeline/events.js';
 export { jobExists } from './pipeline/job-dir.js';
-export { deleteSharedCrawl, sharedCrawlExists } from './pipeline/shared-frontier.js';
+export {
+  deleteSharedCrawl,
+  type SharedCrawlHost,
+  type SharedCrawlProcess,
+  type SharedCrawlStatus,
+  sharedCrawlExists,
+  sharedCrawlStatus,
+} from './pipeline/crawl-status.js';
 export type { CrawlStats, StopReason } from './pipeline/stats.js';
 export {
   type Callback,
@@ -106,6 +126,7 @@ export type {
   FormFields,
   HttpMethod,
   Item,
+  PageValidators,
   RequestInit,
   RequestOptions,
 } from './types.js';

@@ -125,13 +125,13 @@ export interface CrawlSettings {
   perHost?: HostLimit;
   /** Per-host overrides, first match wins. @default [] */
   hosts?: HostRule[];
-  /** Stop after this many fetched pages. @default Infinity */
+  /** Stop after this many fetched pages (in a distributed crawl, by all its processes together). @default Infinity */
   maxPages?: number;
-  /** Stop after this many items. @default Infinity */
+  /** Stop after this many items (in a distributed crawl, by all its processes together). @default Infinity */
   maxItems?: number;
   /** Requests deeper than this (start URLs are depth 0) are dropped. @default Infinity */
   maxDepth?: number;
-  /** Stop the crawl after this long. @default Infinity */
+  /** Stop the crawl after this long (in a distributed crawl, since its first process started). @default Infinity */
   timeLimitMs?: number;
   /** Hosts that followed links may go to. @default the hosts of the start URLs */
   allowedHosts?: string[];
@@ -228,11 +228,24 @@ export interface CrawlOptions extends CrawlSettings {
    */
   jobDir?: string;
   /**
+   * Revisit the pages a job directory has on record (all of them, or those last fetched more than
+   * `olderThanMs` ago), sending the validators stored for each (If-None-Match, If-Modified-Since).
+   * A 304, or a body with the same SHA-256 as before, is counted in `stats.notModified` and not
+   * parsed again; a changed page is parsed and its items written again. Needs `jobDir`.
+   * @default false
+   */
+  recrawl?: boolean | RecrawlOptions;
+  /**
    * Share the frontier through Redis with every process that runs the crawl under the same
    * `crawlId`: each URL is fetched once across them, per-host limits hold across them, and a
    * process that dies has its requests taken over by the others. Not with `jobDir`.
    */
   distributed?: DistributedOptions;
+}
+
+export interface RecrawlOptions {
+  /** Only pages last fetched at least this long ago. @default 0 */
+  olderThanMs?: number;
 }
 
 export interface DistributedOptions {
@@ -242,6 +255,11 @@ export interface DistributedOptions {
   crawlId: string;
   /** How long a request taken by a process stays its own without renewal. @default 15_000 */
   leaseMs?: number;
+  /**
+   * How long a process waits for a Redis that went away (a restart, a failover) to come back,
+   * keeping its in-flight work, before the crawl fails. @default 300_000
+   */
+  outageMs?: number;
 }
 
 export function defaultWorkers(): number {
@@ -274,9 +292,11 @@ export const ADAPTIVE_THROTTLE_DEFAULTS: Readonly<Required<AdaptiveThrottleOptio
 );
 
 /** The defaults of a distributed crawl's options. */
-export const DISTRIBUTED_DEFAULTS: Readonly<Pick<Required<DistributedOptions>, 'leaseMs'>> = Object.freeze({
-  leaseMs: v.getDefault(distributed.entries.leaseMs),
-});
+export const DISTRIBUTED_DEFAULTS: Readonly<Pick<Required<DistributedOptions>, 'leaseMs' | 'outageMs'>> =
+  Object.freeze({
+    leaseMs: v.getDefault(distributed.entries.leaseMs),
+    outageMs: v.getDefault(distributed.entries.outageMs),
+  });
 
 /** What a crawl uses for each option nobody set, where the default is a fixed value. */
 export const DEFAULTS = deepFreeze(v.parse(crawlOptionsSchema, {}));
@@ -291,6 +311,8 @@ export function resolveOptions(settings: CrawlSettings = {}, options: CrawlOptio
   const parsed = checkOptions(crawlOptionsSchema, merge(settings, options), { root: '', noun: 'option' });
   if (parsed.jobDir && parsed.distributed)
     throw new OptionError('distributed', 'not set together with jobDir (Redis keeps the frontier)', 'both');
+  if (parsed.recrawl && !parsed.jobDir)
+    throw new OptionError('recrawl', 'needs jobDir (the pages and their validators are kept there)');
   const { adaptiveThrottle, httpCache, allowedHosts, workers, ...rest } = parsed;
   return {
     ...rest,

@@ -94,6 +94,7 @@ export const distributed = strict({
     (x) => typeof x === 'string' && /^[\w.:-]{1,200}$/.test(x),
   ),
   leaseMs: v.optional(positive(), 15_000),
+  outageMs: v.optional(positive(), 300_000),
 });
 
 /** The keys of `CrawlSettings`, in the order the README lists them. */
@@ -204,6 +205,10 @@ export const crawlOnlyShape = {
     'dns.lookup',
   ),
   jobDir: documented(v.optional(nonEmptyString()), 'none'),
+  recrawl: v.optional(
+    oneOf([bool(), strict({ olderThanMs: v.optional(nonNegative(), 0) })], 'a boolean or { olderThanMs }'),
+    false,
+  ),
   distributed: v.optional(distributed),
 };
 

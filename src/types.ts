@@ -93,6 +93,16 @@ export interface CrawlRequest {
    * of its host, so one URL that never answers does not keep taking the host's turns.
    */
   slow?: boolean;
+  /** A revisit of a page fetched before: its validators, sent as conditional headers. */
+  revisit?: PageValidators;
+}
+
+/** What a page's earlier fetch left to tell whether it changed; no body is kept. */
+export interface PageValidators {
+  etag?: string;
+  lastModified?: string;
+  /** SHA-256 of the decompressed body, base64url. */
+  sha256?: string;
 }
 
 /** A fetched response as the fetcher hands it to the parser stage. */

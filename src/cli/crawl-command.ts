@@ -1,5 +1,13 @@
 import { type Command, CommanderError } from 'commander';
-import { addCrawlFlags, collect, type CrawlFlags, layeredCrawlOptions, logSetup } from './flags.js';
+import {
+  addCrawlFlags,
+  collect,
+  type CrawlFlags,
+  intArg,
+  layeredCrawlOptions,
+  logSetup,
+  monitorOptions,
+} from './flags.js';
 import { EXIT } from './exit.js';
 import { runCrawl } from './run-crawl.js';
 
@@ -18,6 +26,12 @@ export function addCrawlCommand(program: Command): void {
         collect,
       )
       .option('--job-dir <dir>', 'persist the frontier to resume after a stop or crash')
+      .option('--recrawl', 'revisit the pages the job directory has on record (conditional requests)')
+      .option(
+        '--recrawl-older-than <ms>',
+        'revisit only pages last fetched at least this many milliseconds ago',
+        intArg(0),
+      )
       .option('--redis <url>', 'share the frontier through Redis (distributed crawl)')
       .option('--crawl-id <name>', 'name of the distributed crawl in Redis'),
   ).action(async (spider: string, flags: CrawlFlags) => {
@@ -40,6 +54,7 @@ export function addCrawlCommand(program: Command): void {
       log: logSetup(flags),
       progress: flags.progress,
       statsIntervalMs: flags.statsInterval,
+      monitor: monitorOptions(flags),
     });
   });
 }

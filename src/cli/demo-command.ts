@@ -2,7 +2,15 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Command, CommanderError } from 'commander';
 import { DEMO_EXAMPLES, startDemoSite } from '../demo/site.js';
-import { addCrawlFlags, collect, type CrawlFlags, intArg, layeredCrawlOptions, logSetup } from './flags.js';
+import {
+  addCrawlFlags,
+  collect,
+  type CrawlFlags,
+  intArg,
+  layeredCrawlOptions,
+  logSetup,
+  monitorOptions,
+} from './flags.js';
 import { EXIT } from './exit.js';
 import { runCrawl } from './run-crawl.js';
 
@@ -48,6 +56,7 @@ async function runDemo(flags: DemoFlags): Promise<void> {
       log: logSetup(flags),
       progress: flags.progress,
       statsIntervalMs: flags.statsInterval,
+      monitor: monitorOptions(flags),
     });
   } finally {
     await site.close();

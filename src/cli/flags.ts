@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { type CrawlOptions, importSpider } from '../index.js';
+import { type CrawlOptions, importSpider, type MonitorOptions, parseListenAddress } from '../index.js';
 import {
   crawlOptionsFrom,
   deepMerge,
@@ -31,6 +31,8 @@ export interface CrawlFlags extends LogFlags {
   timeLimit?: number;
   workers?: number;
   jobDir?: string;
+  recrawl?: boolean;
+  recrawlOlderThan?: number;
   failures?: string;
   statsFile?: string;
   redis?: string;
@@ -40,6 +42,9 @@ export interface CrawlFlags extends LogFlags {
   set?: string[];
   config?: string;
   printSettings?: boolean;
+  metrics?: string;
+  dashboard?: string;
+  report?: string;
 }
 
 export interface LogFlags {
@@ -71,6 +76,26 @@ function addLogFlags(command: Command): Command {
     .option('--debug', 'debug logs, and stack traces of errors');
 }
 
+/** The monitor the flags ask for, if any. */
+export function monitorOptions(flags: CrawlFlags): MonitorOptions | undefined {
+  if (flags.metrics === undefined && flags.dashboard === undefined && flags.report === undefined)
+    return undefined;
+  return {
+    ...(flags.metrics !== undefined ? { metrics: flags.metrics } : {}),
+    ...(flags.dashboard !== undefined ? { dashboard: flags.dashboard } : {}),
+    ...(flags.report !== undefined ? { report: flags.report } : {}),
+  };
+}
+
+const listenArg = (what: string) => (value: string) => {
+  try {
+    parseListenAddress(value, what);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+  return value;
+};
+
 function crawlOptions(flags: CrawlFlags): CrawlOptions {
   const perHost = {
     ...(flags.perHostConcurrency !== undefined ? { concurrency: flags.perHostConcurrency } : {}),
@@ -84,6 +109,11 @@ function crawlOptions(flags: CrawlFlags): CrawlOptions {
     ...(flags.maxItems !== undefined ? { maxItems: flags.maxItems } : {}),
     ...(flags.timeLimit !== undefined ? { timeLimitMs: flags.timeLimit } : {}),
     ...(flags.jobDir !== undefined ? { jobDir: flags.jobDir } : {}),
+    ...(flags.recrawlOlderThan !== undefined
+      ? { recrawl: { olderThanMs: flags.recrawlOlderThan } }
+      : flags.recrawl
+        ? { recrawl: true }
+        : {}),
     ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
     ...(flags.redis !== undefined && flags.crawlId !== undefined
       ? { distributed: { redis: flags.redis, crawlId: flags.crawlId } }
@@ -116,7 +146,18 @@ export function addCrawlFlags(command: Command): Command {
       intArg(1),
       30_000,
     )
-    .option('--no-progress', 'no status line and no stats records');
+    .option('--no-progress', 'no status line and no stats records')
+    .option(
+      '--metrics <host:port>',
+      'serve Prometheus metrics at /metrics (PORT alone: loopback)',
+      listenArg('--metrics'),
+    )
+    .option(
+      '--dashboard <host:port>',
+      'serve a live dashboard (PORT alone: loopback)',
+      listenArg('--dashboard'),
+    )
+    .option('--report <file>', 'write a self-contained HTML report when the crawl ends');
 }
 
 /**

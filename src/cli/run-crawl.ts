@@ -1,3 +1,5 @@
+import { hostname } from 'node:os';
+import { basename } from 'node:path';
 import {
   type CrawlOptions,
   type CrawlStats,
@@ -5,10 +7,13 @@ import {
   type FailureRecord,
   jobExists,
   type JsonlSink,
+  type Monitor,
+  type MonitorOptions,
   type RequestInit,
   redactUrl,
   sharedCrawlExists,
   sinkFromUri,
+  startMonitor,
 } from '../index.js';
 import { type FailuresFile, openFailures, openFile, readStartFile } from './crawl-files.js';
 import { EXIT, isUsageError } from './exit.js';
@@ -31,6 +36,8 @@ export interface RunCrawlOptions {
   progress: boolean;
   /** Gap between stats records when there is no status line. */
   statsIntervalMs: number;
+  /** Metrics endpoint, dashboard, report. */
+  monitor?: MonitorOptions | undefined;
 }
 
 /** Runs one crawl for the CLI: sinks, failures file, progress, signals, summary. Returns the exit code. */
@@ -60,12 +67,14 @@ async function crawlWith(options: RunCrawlOptions, terminal: Terminal, logger: C
   const refused = logJobEvents(job, logger, failures);
   const hosts = new HostTimes(job);
 
+  const monitor = options.monitor ? await openMonitor(job, options, log) : undefined;
   const display = startDisplay(job, options, terminal, logger);
   const signals = handleSignals(job, (line) => terminal.write(line), display);
   job.events.once('request', () => log.info({ spider: options.spider, outputs, resuming }, 'crawl started'));
   try {
     const stats = await job.pipeTo(...sinks);
     display();
+    await closeMonitor(monitor, log);
     await failures?.close();
     await writeStats(stats);
     const context = { outputs, jobDir: options.crawl.jobDir, slowestHosts: hosts.slowest() };
@@ -78,6 +87,7 @@ async function crawlWith(options: RunCrawlOptions, terminal: Terminal, logger: C
     return unreachable(stats, refused) ?? (fellBack(stats) ? EXIT.fatal : EXIT.ok);
   } catch (error) {
     display();
+    await closeMonitor(monitor, log);
     await failures?.close();
     // A crawl that failed on its way still leaves the stats it reached; a usage error, none.
     await writeStats(isUsageError(error) && !signals.interrupted() ? undefined : job.stats);
@@ -88,6 +98,28 @@ async function crawlWith(options: RunCrawlOptions, terminal: Terminal, logger: C
     throw error;
   } finally {
     signals.dispose();
+  }
+}
+
+/** Metrics and dashboard up before the first request; in a distributed crawl each process is labelled. */
+async function openMonitor(job: Crawl, options: RunCrawlOptions, log: CliLogger['log']): Promise<Monitor> {
+  const distributed = options.crawl.distributed;
+  const monitor = await startMonitor(job, {
+    ...options.monitor,
+    title: `trawl: ${basename(options.spider)}`,
+    ...(distributed ? { labels: { process: `${hostname()}:${process.pid}` } } : {}),
+  });
+  if (monitor.metricsUrl) log.info({ url: monitor.metricsUrl }, 'metrics served');
+  if (monitor.dashboardUrl) log.info({ url: monitor.dashboardUrl }, 'dashboard served');
+  return monitor;
+}
+
+async function closeMonitor(monitor: Monitor | undefined, log: CliLogger['log']): Promise<void> {
+  try {
+    const report = await monitor?.close();
+    if (report) log.info({ file: report }, 'report written');
+  } catch (error) {
+    log.error({ err: error }, (error as Error).message);
   }
 }
 

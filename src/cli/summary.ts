@@ -17,6 +17,7 @@ export function summary(stats: CrawlStats, context: SummaryContext): string {
     ['requests', String(stats.requests)],
     ['retries', String(stats.retries)],
     ['failed', String(stats.failed)],
+    ...(stats.notModified ? ([['not modified', String(stats.notModified)]] as Array<[string, string]>) : []),
     ['top errors', topErrors(stats.errors)],
     ['dropped', nonZero(stats.dropped)],
     ['responses', nonZero(stats.responses)],

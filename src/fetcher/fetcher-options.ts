@@ -2,6 +2,7 @@ import type { DnsLookup, HttpCacheOptions, ResolvedOptions, TimeoutOptions } fro
 import type { HttpCache } from './cache.js';
 import type { CookieSession } from './cookies.js';
 import type { HostLimits } from './host-limits.js';
+import type { RobotsFetchResult } from './robots.js';
 
 export interface FetcherOptions {
   userAgent: string;
@@ -18,6 +19,11 @@ export interface FetcherOptions {
    * and every answer feeds their adaptive throttle. Without it the fetcher is not polite.
    */
   hostLimits?: HostLimits;
+  /**
+   * Where an origin's robots.txt comes from when several processes crawl together: given the
+   * fetch, it runs it or hands back the answer another process fetched. @default each fetcher its own
+   */
+  sharedRobots?: (origin: string, load: () => Promise<RobotsFetchResult>) => Promise<RobotsFetchResult>;
   /** Fetch and obey robots.txt. @default DEFAULTS.obeyRobotsTxt */
   obeyRobotsTxt?: boolean;
   /** Private, loopback, link-local and multicast addresses: see `CrawlSettings.allowPrivateNetwork`. @default false */

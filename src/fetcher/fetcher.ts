@@ -17,6 +17,7 @@ import { type Attempt, DeadlineWatch } from './deadline.js';
 import { Exchange } from './exchange.js';
 import { classifyFetchError } from './fetch-errors.js';
 import type { CreateFetcherOptions, FetcherOptions } from './fetcher-options.js';
+import { requestHeaders } from './conditional.js';
 import { headersToDrop, isRedirect, nextHop, withoutHeaders } from './redirects.js';
 import { parseRetryAfter } from './retry.js';
 import { loadRobotsTxt } from './robots-loader.js';
@@ -76,16 +77,19 @@ export class Fetcher {
     this.dispatcher = base;
     this.robots = new RobotsCache({
       userAgent: options.userAgent,
-      load: (origin) =>
-        loadRobotsTxt(origin, {
-          guard: this.guard,
-          deadlines: this.deadlines,
-          timeouts: options.timeouts,
-          ...(options.hostLimits ? { hostLimits: options.hostLimits } : {}),
-          send: (target, attempt) =>
-            this.send(target, target.origin, 'GET', this.robotsHeaders, undefined, attempt),
-          observe: (origin, status, startedMs) => this.observe(origin, status, startedMs),
-        }),
+      load: (origin) => {
+        const load = () =>
+          loadRobotsTxt(origin, {
+            guard: this.guard,
+            deadlines: this.deadlines,
+            timeouts: options.timeouts,
+            ...(options.hostLimits ? { hostLimits: options.hostLimits } : {}),
+            send: (target, attempt) =>
+              this.send(target, target.origin, 'GET', this.robotsHeaders, undefined, attempt),
+            observe: (origin, status, startedMs) => this.observe(origin, status, startedMs),
+          });
+        return options.sharedRobots ? options.sharedRobots(origin, load) : load();
+      },
     });
     this.robotsOn = options.obeyRobotsTxt ?? DEFAULTS.obeyRobotsTxt;
     this.cookies =
@@ -122,7 +126,14 @@ export class Fetcher {
         this.obeyRobots(target, verdict);
       }
       attempt = this.deadlines.start(this.options.timeouts.totalMs, signal);
-      let answer = await this.hop(target, request.method, request.headers, request.body, admission, attempt);
+      let answer = await this.hop(
+        target,
+        request.method,
+        requestHeaders(request),
+        request.body,
+        admission,
+        attempt,
+      );
       let redirects: string[] = [];
       if (isRedirect(answer.status, answer.headers.location) && !this.accepts(request, answer.status))
         ({ answer, redirects } = await this.follow(request, answer, admission, attempt));
@@ -178,7 +189,7 @@ export class Fetcher {
     let body = request.body;
     // The crawl's headers under the request's, until a hop has to take some away.
     let base = this.pageHeaders;
-    let headers = request.headers;
+    let headers = requestHeaders(request);
     let answer = first;
     while (isRedirect(answer.status, answer.headers.location) && !this.accepts(request, answer.status)) {
       answer.discard();

@@ -8,6 +8,23 @@ export interface ResolvedHostLimit {
   jitterMs: number;
 }
 
+/** One origin's state right now, as a dashboard shows it. */
+export interface HostSnapshot {
+  origin: string;
+  /** Requests in flight. */
+  active: number;
+  /** The limits in force (after the adaptive throttle and Crawl-delay) and the configured ones. */
+  concurrency: number;
+  delayMs: number;
+  configuredConcurrency: number;
+  configuredDelayMs: number;
+  /** Held below its configured limits by the adaptive throttle. */
+  throttled: boolean;
+  crawlDelayMs: number;
+  /** Ms until the next start may go out (a gap, a Retry-After pause). */
+  waitMs: number;
+}
+
 export interface HostLimitsOptions {
   /** Per-host overrides, first match wins. */
   rules?: HostRule[];
@@ -21,6 +38,11 @@ export interface HostLimitsOptions {
   random?: () => number;
   /** Monotonic clock in ms. @default performance.now */
   now?: () => number;
+  /**
+   * An origin's adaptive throttle changed, or a Retry-After paused it for `pauseMs`: the limits
+   * now in force, for the other processes of a distributed crawl to follow.
+   */
+  onThrottle?: (origin: string, limit: ResolvedHostLimit, pauseMs: number) => void;
 }
 
 interface HostState {
@@ -57,6 +79,7 @@ export class HostLimits {
   private readonly clock: () => number;
   private readonly maxPauseMs: number;
   private readonly maxHosts: number;
+  private readonly onThrottle: HostLimitsOptions['onThrottle'];
   private lastOrigin: string | undefined;
   private lastState: HostState | undefined;
 
@@ -71,6 +94,7 @@ export class HostLimits {
     this.clock = o.now ?? (() => performance.now());
     this.maxPauseMs = o.maxPauseMs ?? DEFAULTS.backoff.maxRetryAfterMs;
     this.maxHosts = o.maxHosts ?? 10_000;
+    this.onThrottle = o.onThrottle;
   }
 
   /**
@@ -156,12 +180,13 @@ export class HostLimits {
   observe(origin: string, outcome: Outcome, latencyMs: number, retryAfterMs?: number, repeat = false): void {
     const state = this.state(origin);
     const now = this.clock();
-    const paused = retryAfterMs !== undefined && retryAfterMs > 0;
-    if (paused)
-      state.nextStartAt = Math.max(state.nextStartAt, now + Math.min(retryAfterMs, this.maxPauseMs));
+    const pauseMs =
+      retryAfterMs !== undefined && retryAfterMs > 0 ? Math.min(retryAfterMs, this.maxPauseMs) : 0;
+    if (pauseMs > 0) state.nextStartAt = Math.max(state.nextStartAt, now + pauseMs);
     // A 503 that says when to come back is maintenance, not load: the pause is the whole answer.
-    if (paused && outcome === 503) return;
-    state.throttle?.observe(outcome, latencyMs, now, repeat);
+    const changed =
+      pauseMs > 0 && outcome === 503 ? undefined : state.throttle?.observe(outcome, latencyMs, now, repeat);
+    if (changed || pauseMs > 0) this.onThrottle?.(origin, this.limitFor(origin), pauseMs);
   }
 
   /** robots.txt Crawl-delay: widens this origin's gap to at least `ms` (capped). */
@@ -177,6 +202,25 @@ export class HostLimits {
       delayMs: this.gapOf(state),
       jitterMs: state.configured.jitterMs,
     };
+  }
+
+  /** Every origin remembered, busiest first (idle ones are forgotten as the table grows). */
+  snapshot(): HostSnapshot[] {
+    const now = this.clock();
+    const hosts: HostSnapshot[] = [];
+    for (const [origin, state] of this.hosts)
+      hosts.push({
+        origin,
+        active: state.active,
+        concurrency: this.concurrencyOf(state),
+        delayMs: this.gapOf(state),
+        configuredConcurrency: state.configured.concurrency,
+        configuredDelayMs: state.configured.delayMs,
+        throttled: state.throttle?.throttled ?? false,
+        crawlDelayMs: state.crawlDelayMs,
+        waitMs: Math.max(0, Math.ceil(state.nextStartAt - now)),
+      });
+    return hosts.sort((a, b) => b.active - a.active || a.origin.localeCompare(b.origin));
   }
 
   /** The limits configured for an origin (defaults merged with the first matching rule). */

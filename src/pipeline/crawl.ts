@@ -3,6 +3,7 @@
  * stages, the scheduling, the shutdown) is the engine's.
  */
 import { UsageError } from '../errors.js';
+import type { HostSnapshot } from '../fetcher/host-limits.js';
 import type { CrawlOptions } from '../options.js';
 import type { Sink } from '../storage/sink.js';
 import type { Item } from '../types.js';
@@ -31,6 +32,11 @@ export class Crawl implements AsyncIterable<Item> {
   /** Resolves with the final stats once the crawl has ended and released every resource. */
   get finished(): Promise<CrawlStats> {
     return this.engine.finished;
+  }
+
+  /** Each origin's limits in force, requests in flight and throttle state, busiest first. */
+  hosts(): HostSnapshot[] {
+    return this.engine.hosts();
   }
 
   /** Stops scheduling new requests; in-flight work finishes and its items are still delivered. */

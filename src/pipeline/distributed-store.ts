@@ -1,8 +1,16 @@
 import type { CrawlRequest, RequestInit } from '../types.js';
 import { admit, type FrontierPolicy } from './admission.js';
-import { type Added, type FrontierStore, type HostGate, type NextPick, offerEach } from './frontier-store.js';
+import {
+  type Added,
+  type FrontierStore,
+  type HostGate,
+  type NextPick,
+  offerEach,
+  type SharedLimits,
+} from './frontier-store.js';
 import { RequestQueue } from './request-queue.js';
 import type { SharedFrontier } from './shared-frontier.js';
+import type { StopReason } from './stats.js';
 
 /** How often a process short of work asks Redis for more, or whether the crawl is over. */
 const CLAIM_EVERY_MS = 200;
@@ -12,11 +20,12 @@ const newUntilRedisSays = () => true;
 
 /**
  * The frontier of a distributed crawl: what every process must agree on (what was seen, what is
- * queued, who holds what) lives in Redis; this process schedules the few requests it has leased
- * from a local queue, in the same order.
+ * queued, who holds what, how much of the crawl's limits is used) lives in Redis; this process
+ * schedules the few requests it has leased from a local queue, in the same order.
  */
-export class DistributedStore implements FrontierStore {
+export class DistributedStore implements FrontierStore, SharedLimits {
   readonly claimEveryMs = CLAIM_EVERY_MS;
+  readonly limits: SharedLimits = this;
   private readonly queue = new RequestQueue();
   private nextClaimAt = 0;
 
@@ -24,10 +33,18 @@ export class DistributedStore implements FrontierStore {
     private readonly shared: SharedFrontier,
     private readonly policy: FrontierPolicy,
     readonly location: string,
+    /** How long the crawl had run when this process joined it. */
+    readonly elapsedMs = 0,
+    /** Why this process ended, for the report it leaves in Redis. */
+    private readonly endedAs: () => StopReason = () => 'finished',
   ) {}
 
   get pending(): number {
     return this.queue.pending;
+  }
+
+  get reached(): StopReason | undefined {
+    return this.shared.reached;
   }
 
   /** Nothing to load: the crawl's state is in Redis, leased as it is needed. */
@@ -60,6 +77,10 @@ export class DistributedStore implements FrontierStore {
     this.nextClaimAt = claimed.length === 0 ? performance.now() + CLAIM_EVERY_MS / 2 : 0;
   }
 
+  grantItems(count: number): Promise<number> {
+    return this.shared.grantItems(count);
+  }
+
   take(gate: HostGate, now = Date.now()): NextPick {
     return this.queue.take(gate, now);
   }
@@ -79,6 +100,6 @@ export class DistributedStore implements FrontierStore {
 
   /** Requests taken but not done go back to the shared queue for the other processes. */
   close(): Promise<void> {
-    return this.shared.close();
+    return this.shared.close(this.endedAs());
   }
 }

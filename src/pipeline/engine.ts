@@ -1,15 +1,17 @@
 import { errorRecord, redactUrl } from '../errors.js';
+import type { HostSnapshot } from '../fetcher/host-limits.js';
 import { type CrawlOptions, DEFAULTS, type ResolvedOptions, resolveOptions } from '../options.js';
 import type { StoredItem } from '../storage/sink.js';
 import type { CrawlRequest } from '../types.js';
 import { Acks } from './acks.js';
 import { Channel } from './channel.js';
-import type { CrawlEvents } from './events.js';
+import type { CrawlEvents, LogEvent } from './events.js';
+import type { ConnectionEvent } from './redis-link.js';
 import { Scheduler, type SchedulerContext } from './scheduler.js';
 import { Shutdown } from './shutdown.js';
 import { type CrawlStats, type StopReason, updateRates } from './stats.js';
 import { Wakeup } from './wakeup.js';
-import { loadSpider, type SpiderSource, type Stages, wire } from './wiring.js';
+import { loadSpider, type SpiderSource, type Stages, type WiringHooks, wire } from './wiring.js';
 
 /**
  * One crawl from start to end: wires the stages, waits for the consumer, runs the scheduler,
@@ -36,6 +38,7 @@ export class Engine {
   private readonly go = new Promise<void>((resolve) => {
     this.resolveGo = resolve;
   });
+  private stages: Stages | undefined;
   private resolveConsumer!: () => void;
   private readonly consumerFinished = new Promise<void>((resolve) => {
     this.resolveConsumer = resolve;
@@ -73,6 +76,11 @@ export class Engine {
 
   get stopSignal(): AbortSignal {
     return this.shutdown.stopSignal;
+  }
+
+  /** Per-origin limits and load; empty until the stages are wired. */
+  hosts(): HostSnapshot[] {
+    return this.stages?.hostLimits.snapshot() ?? [];
   }
 
   /** The consumer is ready for items (its sinks are open): requests may go out. */
@@ -117,16 +125,7 @@ export class Engine {
       const loaded = await loadSpider(this.source);
       const options = resolveOptions(loaded.spider.settings, this.userOptions);
       this.resolved = options;
-      stages = await wire(loaded, options, {
-        storeFailed: (error, where) => this.storeFailed(error, where),
-        workerFailed: (error) =>
-          this.events.emit('log', { level: 'error', message: `parser worker failed: ${error.message}` }),
-        leaseFailed: (error) =>
-          this.events.emit('log', {
-            level: 'warn',
-            message: `${error.message}; requests held by this process may be taken over by others`,
-          }),
-      });
+      stages = await wire(loaded, options, this.wiringHooks());
     } catch (error) {
       this.rejectReady(error);
       this.shutdown.fail(error);
@@ -136,6 +135,7 @@ export class Engine {
       this.settle(error);
       return;
     }
+    this.stages = stages;
     const { store } = stages;
     this.reportDone = (requests) =>
       void store.done(requests).catch((error) => this.storeFailed(error, store.location));
@@ -176,7 +176,8 @@ export class Engine {
       signal?.addEventListener('abort', onUserAbort, { once: true });
       if (signal?.aborted) this.abort();
       await this.go;
-      const limitMs = stages.options.timeLimitMs;
+      // In a distributed crawl the time limit counts from the start of its first process.
+      const limitMs = stages.options.timeLimitMs - (stages.store.limits?.elapsedMs ?? 0);
       if (Number.isFinite(limitMs)) timeLimit = setTimeout(() => this.stop('timeLimit'), limitMs);
       await scheduler.run();
       return undefined;
@@ -187,6 +188,27 @@ export class Engine {
       clearTimeout(timeLimit);
       signal?.removeEventListener('abort', onUserAbort);
     }
+  }
+
+  private wiringHooks(): WiringHooks {
+    return {
+      storeFailed: (error, where) => this.storeFailed(error, where),
+      workerFailed: (error) =>
+        this.events.emit('log', { level: 'error', message: `parser worker failed: ${error.message}` }),
+      leaseFailed: (error) =>
+        this.events.emit('log', {
+          level: 'warn',
+          message: `${error.message}; requests held by this process may be taken over by others`,
+        }),
+      connection: (event) => this.events.emit('log', connectionLog(event)),
+      report: () => ({
+        pages: this.stats.pages,
+        items: this.stats.items,
+        failed: this.stats.failed,
+        inFlight: this.stats.gauges.inFlight,
+      }),
+      stopReason: () => this.stats.stopReason ?? this.shutdown.reason ?? 'finished',
+    };
   }
 
   private schedulerContext(): SchedulerContext {
@@ -230,4 +252,13 @@ export class Engine {
       this.resolveFinished(this.stats);
     }
   }
+}
+
+function connectionLog(event: ConnectionEvent): LogEvent {
+  return event.state === 'lost'
+    ? {
+        level: 'warn',
+        message: `Redis connection lost (${event.reason ?? 'unknown'}): reconnecting; work in flight goes on`,
+      }
+    : { level: 'info', message: `Redis connection back after ${event.downMs ?? 0} ms` };
 }

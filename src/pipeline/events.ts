@@ -15,9 +15,12 @@ export interface CrawlEventMap {
   scheduled: [request: CrawlRequest];
   /** A fetch attempt starts (again for each retry). */
   request: [request: CrawlRequest];
+  /** An HTTP answer, also one with an error status (then `bytes` is 0: the body was not read). */
   response: [info: { url: string; status: number; bytes: number; elapsedMs: number; request: CrawlRequest }];
   retry: [info: { request: CrawlRequest; error: { code: string; message: string }; delayMs: number }];
   item: [item: Item];
+  /** A batch was written to a sink (`sinkRetry` reports a write that threw). */
+  sinkWrite: [info: { sink: string; items: number; elapsedMs: number }];
   /** A request ended as failed (it will not be tried again in this crawl). */
   failure: [failure: FailureRecord];
   log: [event: LogEvent];

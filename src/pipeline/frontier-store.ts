@@ -1,5 +1,6 @@
-import type { CrawlRequest, RequestInit } from '../types.js';
+import type { CrawlRequest, PageValidators, RequestInit } from '../types.js';
 import type { Rejection } from './admission.js';
+import type { StopReason } from './stats.js';
 
 /** Answers whether an origin may start a request now (0) or in how many ms (Infinity = when one ends). */
 export interface HostGate {
@@ -12,6 +13,16 @@ export type NextPick = { request: CrawlRequest } | { waitMs: number } | undefine
 export interface Added {
   queued: number;
   dropped: Record<Rejection, number>;
+}
+
+/** Limits kept for all the processes of a crawl together, by a shared store. */
+export interface SharedLimits {
+  /** The crawl-wide limit the store last found reached (`maxPages`, `maxItems`), if any. */
+  readonly reached: StopReason | undefined;
+  /** How long the crawl had run when this process joined it (for `timeLimitMs`). */
+  readonly elapsedMs: number;
+  /** How many of `count` items found on a page may still be delivered; they are counted. */
+  grantItems(count: number): Promise<number>;
 }
 
 /**
@@ -27,6 +38,8 @@ export interface FrontierStore {
   readonly pending: number;
   /** How often a scheduler short of work calls `claim` again; Infinity when all work is here. */
   readonly claimEveryMs: number;
+  /** Crawl-wide limits, for a store shared by several processes; absent: this process counts alone. */
+  readonly limits?: SharedLimits;
   /** Opens the store and loads what an earlier run left; resolves with how many requests came back. */
   restore(): Promise<number>;
   /**
@@ -46,6 +59,11 @@ export interface FrontierStore {
   requeue(request: CrawlRequest): void;
   /** Taken requests are finished: fetched and their items handled, or failed for good. */
   done(requests: readonly CrawlRequest[]): Promise<void>;
+  /**
+   * A page was fetched with these validators (a store that keeps pages for re-crawls records
+   * them; the others do not have this method, and nothing is hashed for them).
+   */
+  visited?(request: CrawlRequest, validators: PageValidators): void;
   /** Whether the crawl has nothing left anywhere; asked once this process is out of work. */
   exhausted(): Promise<boolean>;
   /** Keeps what is not done for a later run or gives it back to the other processes; releases the store. */

@@ -301,7 +301,7 @@ export class JobDir {
 }
 
 /** Replaces `path` with `text` so a reader sees the old file or the new one, never a mix. */
-async function writeAtomically(path: string, text: string): Promise<void> {
+export async function writeAtomically(path: string, text: string): Promise<void> {
   const tmp = `${path}.tmp`;
   // Only the owner may read it: cookies are session credentials.
   const out = await open(tmp, 'w', 0o600);

@@ -33,6 +33,8 @@ export class Outputs {
       fallbackDir: options.fallbackDir ?? engine.options.jobDir ?? process.cwd(),
     };
     const hooks = {
+      wrote: (sink: { label: string }, items: number, elapsedMs: number) =>
+        events.emit('sinkWrite', { sink: sink.label, items, elapsedMs }),
       retrying: (sink: { label: string }, error: unknown, delayMs: number) => {
         stats.sinkFailures++;
         const record = errorRecord(error);

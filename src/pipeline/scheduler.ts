@@ -11,6 +11,7 @@ import type { Turn } from './host-turns.js';
 import { afterFetchError, afterParseError } from './retry-decision.js';
 import { Semaphore } from './semaphore.js';
 import type { Shutdown } from './shutdown.js';
+import { compareVisit } from './revisit.js';
 import { type CrawlStats, countError, countStatus, type StopReason, updateRates } from './stats.js';
 import type { Wakeup } from './wakeup.js';
 import type { Stages } from './wiring.js';
@@ -67,7 +68,10 @@ export class Scheduler {
     const { store, options } = this.stages;
     const { shutdown, wakeup } = this.context;
     for (;;) {
-      if (!shutdown.reason) await store.claim(options.concurrency - this.fetching);
+      if (!shutdown.reason) {
+        await store.claim(options.concurrency - this.fetching);
+        this.stopAtSharedLimit();
+      }
       let waitMs = this.launchReady();
       this.updateGauges();
       if (shutdown.reason) shutdown.armGrace(options.stopGraceMs);
@@ -78,6 +82,16 @@ export class Scheduler {
       if (store.pending < options.concurrency) waitMs = Math.min(waitMs, store.claimEveryMs);
       await wakeup.wait(shutdown.reason ? Number.POSITIVE_INFINITY : waitMs);
     }
+  }
+
+  /**
+   * A crawl-wide limit another process (or this one) reached: the page budget once the requests
+   * already taken here are started, the item limit at once.
+   */
+  private stopAtSharedLimit(): void {
+    const { store } = this.stages;
+    const reached = store.limits?.reached;
+    if (reached && (reached !== 'maxPages' || store.pending === 0)) this.context.stop(reached);
   }
 
   /** Waits for the work in flight; after a stop it gets `stopGraceMs` to finish, then it is cancelled. */
@@ -147,6 +161,12 @@ export class Scheduler {
     if (!turn.taken) return this.putBack(request, origin, turn);
     const response = await this.fetch(request, origin, turn.release, signal);
     if (!response) return;
+    if (this.unchangedSinceLastVisit(request, response)) {
+      this.fetching--;
+      this.context.acks.complete(request);
+      this.context.wakeup.notify();
+      return;
+    }
     // Hold the fetch slot until the parse queue has room: slow parsing pauses fetching.
     const gotSlot = await this.parseSlots.acquire();
     gauges.maxParseBacklog = Math.max(gauges.maxParseBacklog, this.parseSlots.peak);
@@ -161,6 +181,19 @@ export class Scheduler {
     } finally {
       this.parseSlots.release();
     }
+  }
+
+  /**
+   * Records the page's validators where the store keeps them for re-crawls; true when this is a
+   * revisit and the page has not changed (it is then done: no parse, no items).
+   */
+  private unchangedSinceLastVisit(request: CrawlRequest, response: FetchedResponse): boolean {
+    const store = this.stages.store;
+    if (!store.visited) return false;
+    const { validators, unchanged } = compareVisit(request, response);
+    if (validators) store.visited(request, validators);
+    if (unchanged) this.context.stats.notModified++;
+    return unchanged;
   }
 
   /** Undoes the admission of a request that will not go out now, and queues it again. */
@@ -187,12 +220,17 @@ export class Scheduler {
     stats.requests++;
     events.emit('request', request);
     let response: FetchedResponse;
+    const startedAt = performance.now();
     try {
       response = await this.stages.fetcher.fetch(request, signal);
     } catch (error) {
       this.stages.hostLimits.release(origin);
       releaseTurn();
       this.fetching--;
+      if (error instanceof HttpStatusError) {
+        const elapsedMs = performance.now() - startedAt;
+        events.emit('response', { url: request.url, status: error.status, bytes: 0, elapsedMs, request });
+      }
       this.fetchFailed(request, error);
       return undefined;
     }
@@ -308,10 +346,13 @@ export class Scheduler {
   }
 
   /** Pushes a page's items to the item stream; false when the stream was closed. */
-  private async pushItems(request: CrawlRequest, items: Item[]): Promise<boolean> {
+  private async pushItems(request: CrawlRequest, found: Item[]): Promise<boolean> {
     const { stats, events, acks } = this.context;
     const maxItems = this.stages.options.maxItems;
     const scrapedAt = Date.now();
+    // A prefix of the page's items, so each keeps its index on the page (its default key).
+    const items = await this.crawlWide(found);
+    if (!items) return false;
     for (const [index, item] of items.entries()) {
       if (stats.items >= maxItems) {
         this.context.stop('maxItems');
@@ -330,6 +371,24 @@ export class Scheduler {
       if (stats.items >= maxItems) this.context.stop('maxItems');
     }
     return true;
+  }
+
+  /**
+   * The items of a page the crawl-wide item limit lets through (all of them in a crawl of one
+   * process); undefined when the store failed.
+   */
+  private async crawlWide(items: Item[]): Promise<Item[] | undefined> {
+    const { limits, location } = this.stages.store;
+    if (!limits || items.length === 0) return items;
+    let granted: number;
+    try {
+      granted = await limits.grantItems(items.length);
+    } catch (error) {
+      this.context.storeFailed(error, location);
+      return undefined;
+    }
+    if (granted < items.length) this.context.stop('maxItems');
+    return granted < items.length ? items.slice(0, granted) : items;
   }
 
   /** A taken request goes back to the frontier unfinished. */

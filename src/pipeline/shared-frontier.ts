@@ -1,15 +1,21 @@
 /**
  * The frontier of a distributed crawl, in Redis, shared by every process that runs the crawl with
  * the same crawl id. Each process keeps its own local frontier for scheduling and takes work from
- * here in batches; Redis holds what must be agreed on:
+ * here in batches; Redis holds what must be agreed on (all keys under `trawl:<crawlId>:`):
  *
- *   <prefix>seen      SET of request fingerprints: a URL is queued once across all processes
- *   <prefix>queue     ZSET of request ids, scored in the order of ordering.ts
- *   <prefix>requests  HASH id -> request JSON, for queued and leased requests
- *   <prefix>leases    ZSET of leased request ids by lease expiry (Redis clock, ms)
- *   <prefix>ranks     HASH leased id -> its queue score, to put it back in its place
- *   <prefix>seq       counter for arrival order
- *   <prefix>host:<origin>, <prefix>slots:<origin>   the per-host gate (see `gate`)
+ *   seen:<xyz>    HASHes of request fingerprints, bucketed by their first 3 characters: a URL is
+ *                 queued once across all processes (see ADD in redis-scripts.ts)
+ *   queue         ZSET of request ids (`<host number>:<arrival>`), in the order of ordering.ts
+ *   requests      HASH id -> request JSON, for queued and leased requests
+ *   leases        ZSET of leased request ids by lease expiry (Redis clock, ms)
+ *   ranks         HASH leased id -> its queue score, to put it back in its place
+ *   seq           counter for arrival order
+ *   hosts, hostq  HASH origin -> host number; HASH host number -> requests queued
+ *   counters      HASH: claimed, done, items (crawl-wide limits and status), startedAt
+ *   procs, beats  HASH process id -> its last report (JSON); -> its last heartbeat
+ *   seeding, origins   the start requests' lock ('done' once added) and their origins
+ *   host:<origin>, slots:<origin>, throttle:<origin>   the per-host gate (see `gate`)
+ *   robots:<origin>    the origin's robots.txt, fetched once for the crawl (shared-robots.ts)
  *
  * A request taken by a process is leased, and the lease is renewed while the process works on it;
  * it leaves Redis only when that process reports it done (its items were handled). If the process
@@ -18,13 +24,16 @@
  * holds a lease.
  */
 import { randomUUID } from 'node:crypto';
-import { createClient } from '@redis/client';
+import { hostname } from 'node:os';
 import { SharedFrontierError } from '../errors.js';
 import { type ResolvedHostLimit, startGapMs } from '../fetcher/host-limits.js';
 import { DISTRIBUTED_DEFAULTS } from '../options.js';
 import type { CrawlRequest } from '../types.js';
 import { rankScore } from './ordering.js';
+import { type ConnectionEvent, RedisLink } from './redis-link.js';
+import * as lua from './redis-scripts.js';
 import { decodeRequest, encodeRequest } from './request-codec.js';
+import type { StopReason } from './stats.js';
 
 export interface SharedFrontierOptions {
   /** redis:// or rediss:// URL. */
@@ -33,6 +42,11 @@ export interface SharedFrontierOptions {
   crawlId: string;
   /** How long a taken request stays leased without renewal. @default DISTRIBUTED_DEFAULTS.leaseMs (15 s) */
   leaseMs?: number;
+  /** How long to wait for a lost Redis to come back. @default DISTRIBUTED_DEFAULTS.outageMs (5 min) */
+  outageMs?: number;
+  /** Crawl-wide limits: pages taken and items delivered across every process. @default none */
+  maxPages?: number;
+  maxItems?: number;
   /** Source of randomness in [0, 1) for host jitter. @default Math.random */
   random?: () => number;
   /**
@@ -40,112 +54,29 @@ export interface SharedFrontierOptions {
    * processes. The crawl goes on; the next renewal tries again.
    */
   onLeaseFailure?: (error: SharedFrontierError) => void;
+  /** The connection to Redis was lost, or is back. */
+  onConnection?: (event: ConnectionEvent) => void;
 }
 
-/** Lua: `now` in ms on Redis's clock, the one clock every process of the crawl shares. */
-const NOW = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+/** What a process tells the others (and `trawl status`) about itself with each heartbeat. */
+export interface ProcessReport {
+  pages: number;
+  items: number;
+  failed: number;
+  inFlight: number;
+}
 
-/** Lua: puts leased request `id` back in the queue (KEYS[1]) at its score, kept in ranks (KEYS[2]). */
-const REQUEUE = `local function requeue(id)
-  local score = redis.call('HGET', KEYS[2], id) or id
-  redis.call('HDEL', KEYS[2], id)
-  redis.call('ZADD', KEYS[1], score, id)
-end`;
-
-// KEYS: seen, queue, requests, seq. ARGV: triples of (fingerprint or '' for unfiltered, json,
-// score without the arrival). Returns the ids of the requests that were new.
-const ADD = `
-local added = {}
-for i = 1, #ARGV, 3 do
-  local fp, json, score = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
-  if fp == '' or redis.call('SADD', KEYS[1], fp) == 1 then
-    local seq = redis.call('INCR', KEYS[4])
-    local id = tostring(seq)
-    redis.call('HSET', KEYS[3], id, json)
-    redis.call('ZADD', KEYS[2], score + seq, id)
-    added[#added + 1] = id
-  end
-end
-return added
-`;
-
-// KEYS: queue, ranks, requests, leases. ARGV: count, leaseMs. Moves expired leases back to the
-// queue first, then leases up to count requests. Returns id, json pairs.
-const CLAIM = `
-${NOW}
-${REQUEUE}
-local expired = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now)
-for _, id in ipairs(expired) do
-  redis.call('ZREM', KEYS[4], id)
-  if redis.call('HEXISTS', KEYS[3], id) == 1 then requeue(id) end
-end
-local out = {}
-local popped = redis.call('ZPOPMIN', KEYS[1], tonumber(ARGV[1]))
-for i = 1, #popped, 2 do
-  local id = popped[i]
-  local json = redis.call('HGET', KEYS[3], id)
-  if json then
-    redis.call('ZADD', KEYS[4], now + tonumber(ARGV[2]), id)
-    redis.call('HSET', KEYS[2], id, popped[i + 1])
-    out[#out + 1] = id
-    out[#out + 1] = json
-  end
-end
-return out
-`;
-
-// KEYS: leases. ARGV: leaseMs, n, n lease ids, then (slots key, slot id) pairs. Extends the
-// leases and host slots this process still holds.
-const RENEW = `
-${NOW}
-local until_ = now + tonumber(ARGV[1])
-local n = tonumber(ARGV[2])
-for i = 3, 2 + n do redis.call('ZADD', KEYS[1], 'XX', until_, ARGV[i]) end
-for i = 3 + n, #ARGV, 2 do redis.call('ZADD', ARGV[i], 'XX', until_, ARGV[i + 1]) end
-return 0
-`;
-
-// KEYS: requests, leases, ranks. ARGV: ids... The requests are finished.
-const DONE = `
-for i = 1, #ARGV do
-  redis.call('HDEL', KEYS[1], ARGV[i])
-  redis.call('ZREM', KEYS[2], ARGV[i])
-  redis.call('HDEL', KEYS[3], ARGV[i])
-end
-return 0
-`;
-
-// KEYS: queue, ranks, leases. ARGV: ids... Gives leased requests back to the queue.
-const RELEASE = `
-${REQUEUE}
-for i = 1, #ARGV do
-  if redis.call('ZREM', KEYS[3], ARGV[i]) == 1 then requeue(ARGV[i]) end
-end
-return 0
-`;
-
-// KEYS: host hash, slots zset. ARGV: slot id, concurrency, gapMs, slotMs.
-// 0 = admitted (the slot is taken and the gap starts now, on Redis's clock); -1 = the host is at
-// its concurrency; n > 0 = ms until the gap has passed. The gap is `startGapMs`, as in HostLimits.
-const GATE = `
-${NOW}
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[2]) then return -1 end
-local nextAt = tonumber(redis.call('HGET', KEYS[1], 'next') or '0')
-if now < nextAt then return nextAt - now end
-redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[1])
-redis.call('HSET', KEYS[1], 'next', now + tonumber(ARGV[3]))
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) + 60000)
-redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[4]) + 60000)
-return 0
-`;
-
-// The client's own type parameters (no modules, functions or scripts; RESP 2; no type mapping).
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-type Client = ReturnType<typeof createClient<{}, {}, {}, 2, {}>>;
+/** How long a lock (the start requests, a robots.txt fetch) is held without renewal. */
+const LOCK_MS = 30_000;
+const LOCK_POLL_MS = 100;
+/** A throttle published after a 429 fades this long after its last change. */
+const THROTTLE_TTL_MS = 60_000;
 
 export class SharedFrontier {
+  /** The crawl-wide limit the last claim found reached, if any. */
+  reached: StopReason | undefined;
+  /** This process, as the others see it in `procs`. */
+  readonly processId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly prefix: string;
   private readonly leaseMs: number;
   private readonly random: () => number;
@@ -158,14 +89,15 @@ export class SharedFrontier {
   /** Host slots this process holds: slot id -> its key. */
   private readonly slots = new Map<string, string>();
   private renewTimer: NodeJS.Timeout | undefined;
-  private readonly shas = new Map<string, string>();
-  private renewing: Promise<unknown> = Promise.resolve();
-
+  private renewing: Promise<unknown> | undefined;
+  private report: () => ProcessReport = () => ({ pages: 0, items: 0, failed: 0, inFlight: 0 });
+  private readonly startedAt = new Date().toISOString();
+  private seedingLock = false;
   private readonly onLeaseFailure: ((error: SharedFrontierError) => void) | undefined;
 
   private constructor(
-    private readonly client: Client,
-    options: SharedFrontierOptions,
+    readonly link: RedisLink,
+    private readonly options: SharedFrontierOptions,
   ) {
     this.prefix = `trawl:${options.crawlId}:`;
     this.leaseMs = options.leaseMs ?? DISTRIBUTED_DEFAULTS.leaseMs;
@@ -174,23 +106,31 @@ export class SharedFrontier {
   }
 
   static async connect(options: SharedFrontierOptions): Promise<SharedFrontier> {
-    const client = createClient({ url: options.url, socket: { reconnectStrategy: false } });
-    // Without a listener an 'error' event would end the process; failures surface from commands.
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-    } catch (error) {
-      throw new SharedFrontierError(
-        `cannot connect to Redis at ${options.url}: ${(error as Error).message}`,
-        {
-          cause: error,
-        },
-      );
-    }
-    const frontier = new SharedFrontier(client, options);
+    const link = await RedisLink.open({
+      url: options.url,
+      outageMs: options.outageMs ?? DISTRIBUTED_DEFAULTS.outageMs,
+      ...(options.onConnection ? { onConnection: options.onConnection } : {}),
+    });
+    const frontier = new SharedFrontier(link, options);
     frontier.renewTimer = setInterval(() => frontier.renew(), Math.max(50, frontier.leaseMs / 3));
     frontier.renewTimer.unref();
     return frontier;
+  }
+
+  /** Reports this process's progress with each heartbeat. */
+  reportWith(report: () => ProcessReport): void {
+    this.report = report;
+  }
+
+  /** Writes a heartbeat now; resolves with how long the crawl has run (since its first process began). */
+  async beat(state: 'running' | StopReason = 'running'): Promise<number> {
+    const report = { ...this.report(), state, held: this.heldCount, startedAt: this.startedAt };
+    const [now, startedAt] = (await this.eval(
+      lua.BEAT,
+      ['procs', 'beats', 'counters'],
+      [this.processId, JSON.stringify(report)],
+    )) as [number, number];
+    return now - startedAt;
   }
 
   /** Queues requests no process has queued before (unfiltered ones always); returns how many were new. */
@@ -202,20 +142,23 @@ export class SharedFrontier {
         request.dontFilter ? '' : request.fingerprint,
         encodeRequest(request),
         String(rankScore(request.slow === true, request.priority)),
+        new URL(request.url).origin,
       );
-    const added = (await this.eval(ADD, ['seen', 'queue', 'requests', 'seq'], args)) as string[];
+    const keys = ['seen:', 'queue', 'requests', 'seq', 'hostq', 'hosts'];
+    const added = (await this.eval(lua.ADD, keys, args)) as string[];
     return added.length;
   }
 
-  /** Leases up to `count` requests, first in the queue's order first. */
+  /** Leases up to `count` requests, first in the queue's order first, within the crawl-wide limits. */
   async claim(count: number): Promise<CrawlRequest[]> {
     const reply = (await this.eval(
-      CLAIM,
-      ['queue', 'ranks', 'requests', 'leases'],
-      [String(count), String(this.leaseMs)],
+      lua.CLAIM,
+      ['queue', 'ranks', 'requests', 'leases', 'hostq', 'counters'],
+      [String(count), String(this.leaseMs), limitArg(this.options.maxPages), limitArg(this.options.maxItems)],
     )) as string[];
+    this.reached = (reply[0] || undefined) as StopReason | undefined;
     const out: CrawlRequest[] = [];
-    for (let i = 0; i < reply.length; i += 2) {
+    for (let i = 1; i < reply.length; i += 2) {
       const id = reply[i]!;
       const request = decodeRequest(reply[i + 1]!);
       if (!request) throw new SharedFrontierError(`request ${id} in Redis cannot be read`);
@@ -226,6 +169,16 @@ export class SharedFrontier {
       out.push(request);
     }
     return out;
+  }
+
+  /** How many of `count` items found on a page the crawl-wide item limit lets through (and counts). */
+  async grantItems(count: number): Promise<number> {
+    if (count === 0) return 0;
+    const granted = Number(
+      await this.eval(lua.GRANT_ITEMS, ['counters'], [String(count), limitArg(this.options.maxItems)]),
+    );
+    if (granted < count) this.reached = 'maxItems';
+    return granted;
   }
 
   /** The requests are finished (fetched and their items handled, or failed for good). */
@@ -240,7 +193,7 @@ export class SharedFrontier {
       taken.set(fingerprint, index + 1);
     }
     if (ids.length === 0) return;
-    await this.eval(DONE, ['requests', 'leases', 'ranks'], ids);
+    await this.eval(lua.DONE, ['requests', 'leases', 'ranks', 'counters'], ids);
     for (const request of requests) this.forget(request.fingerprint);
   }
 
@@ -248,7 +201,7 @@ export class SharedFrontier {
   async releaseAll(): Promise<void> {
     const ids = [...this.held.values()].flat();
     if (ids.length === 0) return;
-    await this.eval(RELEASE, ['queue', 'ranks', 'leases'], ids);
+    await this.eval(lua.RELEASE, ['queue', 'ranks', 'leases', 'requests', 'hostq'], ids);
     this.held.clear();
     this.heldCount = 0;
   }
@@ -258,11 +211,9 @@ export class SharedFrontier {
    * process's own (requests it finished whose items are still being handled).
    */
   async idle(): Promise<boolean> {
-    const [queued, leased] = (await this.client
-      .multi()
-      .zCard(this.key('queue'))
-      .zCard(this.key('leases'))
-      .exec()) as unknown as [number, number];
+    const [queued, leased] = await this.link.run((client) =>
+      Promise.all([client.zCard(this.key('queue')), client.zCard(this.key('leases'))]),
+    );
     return queued === 0 && leased <= this.heldCount;
   }
 
@@ -278,10 +229,10 @@ export class SharedFrontier {
     limit: ResolvedHostLimit,
   ): Promise<{ waitMs: number; release?: () => Promise<void> }> {
     const slot = randomUUID();
-    const keys = [`host:${origin}`, `slots:${origin}`];
+    const keys = [`host:${origin}`, `slots:${origin}`, `throttle:${origin}`];
     const gapMs = startGapMs(limit.delayMs, limit.jitterMs, this.random);
     const args = [slot, String(limit.concurrency), String(Math.ceil(gapMs)), String(this.leaseMs)];
-    const wait = Number(await this.eval(GATE, keys, args));
+    const wait = Number(await this.eval(lua.GATE, keys, args));
     if (wait < 0) return { waitMs: Number.POSITIVE_INFINITY };
     if (wait !== 0) return { waitMs: wait };
     const slotsKey = this.key(`slots:${origin}`);
@@ -290,32 +241,85 @@ export class SharedFrontier {
       waitMs: 0,
       release: async () => {
         this.slots.delete(slot);
-        await this.client
-          .zRem(slotsKey, slot)
+        await this.link
+          .run((client) => client.zRem(slotsKey, slot))
           .catch((error) => this.leaseFailed('a host slot release', error));
       },
     };
   }
 
-  /** Stops renewing; requests still held are given back to the queue. */
-  async close(): Promise<void> {
+  /** This process's adaptive throttle changed for `origin` (or a Retry-After paused it): every process follows. */
+  async throttle(origin: string, limit: ResolvedHostLimit, pauseMs: number): Promise<void> {
+    const args = [limit.concurrency, Math.ceil(limit.delayMs), Math.ceil(pauseMs), THROTTLE_TTL_MS].map(
+      String,
+    );
+    await this.eval(lua.THROTTLE, [`host:${origin}`, `throttle:${origin}`], args);
+  }
+
+  /**
+   * Whether this process adds the crawl's start requests: 'mine' for the first process of the
+   * crawl id (it then calls `seeded`), 'done' once they are in; waits while another adds them.
+   */
+  async seedTurn(): Promise<'mine' | 'done'> {
+    for (;;) {
+      const state = String(await this.eval(lua.LOCK, ['seeding'], [this.processId, String(LOCK_MS)]));
+      if (state === 'mine') this.seedingLock = true;
+      if (state !== 'busy') return state as 'mine' | 'done';
+      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+    }
+  }
+
+  /** The start requests are in the queue; `origins` are theirs, for the host filter of every process. */
+  async seeded(origins: readonly string[]): Promise<void> {
+    await this.link.run(async (client) => {
+      if (origins.length > 0) await client.sAdd(this.key('origins'), [...origins]);
+      await client.set(this.key('seeding'), 'done');
+    });
+    this.seedingLock = false;
+  }
+
+  /** Adding the start requests failed: the next process to come tries again. */
+  async unseeded(): Promise<void> {
+    if (!this.seedingLock) return;
+    this.seedingLock = false;
+    await this.link.run((client) => client.del(this.key('seeding')));
+  }
+
+  /** The origins of the crawl's start requests, as the process that added them recorded them. */
+  seedOrigins(): Promise<string[]> {
+    return this.link.run((client) => client.sMembers(this.key('origins')));
+  }
+
+  /** Stops renewing; requests still held are given back to the queue; the last report says how it ended. */
+  async close(state: StopReason = 'aborted'): Promise<void> {
     clearInterval(this.renewTimer);
     await this.renewing;
     try {
       await this.releaseAll();
+      await this.unseeded();
+      await this.beat(state);
     } finally {
-      await this.client.close().catch(() => this.client.destroy());
+      await this.link.close();
     }
   }
 
+  /** A key of this crawl. */
+  key(name: string): string {
+    return `${this.prefix}${name}`;
+  }
+
   private renew(): void {
-    if (this.heldCount === 0 && this.slots.size === 0) return;
+    // A renewal still waiting (Redis is away) is not stacked on.
+    if (this.renewing) return;
     const ids = [...this.held.values()].flat();
     const args = [String(this.leaseMs), String(ids.length), ...ids];
     for (const [slot, key] of this.slots) args.push(key, slot);
-    this.renewing = this.eval(RENEW, ['leases'], args).catch((error) =>
-      this.leaseFailed('a lease renewal', error),
-    );
+    const seeding = this.seedingLock
+      ? this.eval(lua.LOCK, ['seeding'], [this.processId, String(LOCK_MS)])
+      : undefined;
+    this.renewing = Promise.all([this.eval(lua.RENEW, ['leases'], args), this.beat(), seeding])
+      .catch((error) => this.leaseFailed('a lease renewal', error))
+      .finally(() => (this.renewing = undefined));
   }
 
   private leaseFailed(what: string, error: unknown): void {
@@ -331,58 +335,16 @@ export class SharedFrontier {
     if (leases.length === 0) this.held.delete(fingerprint);
   }
 
-  private key(name: string): string {
-    return `${this.prefix}${name}`;
-  }
-
-  /** Runs a script by its SHA (loaded once), so each call sends only keys and arguments. */
-  private async eval(script: string, keys: string[], args: string[]): Promise<unknown> {
-    const tail = [String(keys.length), ...keys.map((k) => this.key(k)), ...args];
-    let sha = this.shas.get(script);
-    if (sha === undefined) {
-      sha = String(await this.client.sendCommand(['SCRIPT', 'LOAD', script]));
-      this.shas.set(script, sha);
-    }
-    try {
-      return await this.client.sendCommand(['EVALSHA', sha, ...tail]);
-    } catch (error) {
-      // Redis restarted or its script cache was flushed: send the script itself.
-      if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
-      this.shas.delete(script);
-      return this.client.sendCommand(['EVAL', script, ...tail]);
-    }
+  private eval(script: string, keys: string[], args: string[]): Promise<unknown> {
+    return this.link.eval(
+      script,
+      keys.map((k) => this.key(k)),
+      args,
+    );
   }
 }
 
-async function withClient<T>(url: string, use: (client: Client) => Promise<T>): Promise<T> {
-  const client: Client = createClient({ url, socket: { reconnectStrategy: false, connectTimeout: 5_000 } });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return await use(client);
-  } finally {
-    client.destroy();
-  }
-}
-
-/**
- * Whether a distributed crawl has state in Redis, i.e. a process started on it joins or resumes
- * it. When Redis cannot be asked the answer is yes: appending to an output is the safe mistake.
- */
-export async function sharedCrawlExists(url: string, crawlId: string): Promise<boolean> {
-  try {
-    return await withClient(url, async (client) => (await client.exists(`trawl:${crawlId}:seq`)) > 0);
-  } catch {
-    return true;
-  }
-}
-
-/** Deletes everything a distributed crawl keeps in Redis, to run it again from the start. */
-export async function deleteSharedCrawl(url: string, crawlId: string): Promise<number> {
-  return withClient(url, async (client) => {
-    let deleted = 0;
-    for await (const keys of client.scanIterator({ MATCH: `trawl:${crawlId}:*`, COUNT: 500 }))
-      if (keys.length > 0) deleted += await client.del(keys);
-    return deleted;
-  });
+/** A limit as a script argument: -1 for none. */
+function limitArg(limit: number | undefined): string {
+  return limit === undefined || !Number.isFinite(limit) ? '-1' : String(limit);
 }

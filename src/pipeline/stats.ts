@@ -41,7 +41,7 @@ export interface CrawlStats {
     scheme: number;
     empty: number;
   };
-  /** Requests restored from a job directory at start. */
+  /** Requests restored from a job directory at start (revisits of a re-crawl included). */
   restored: number;
   /** Each output of `pipeTo`, in order: items written, failed writes, write times, fallback. */
   sinks: SinkStats[];
@@ -52,6 +52,8 @@ export interface CrawlStats {
    * did not finish cleanly (the CLI exits 1), though no item was lost.
    */
   fallbackItems: number;
+  /** Revisited pages that had not changed (a 304, or the same body): not parsed, no items. */
+  notModified: number;
   /**
    * Requests the crawl had begun and not ended when it stopped: in flight when the stop grace ran
    * out or the crawl was aborted, or their items not yet handled by the consumer. With a job
@@ -100,6 +102,7 @@ export function newStats(): CrawlStats {
     sinks: [],
     sinkFailures: 0,
     fallbackItems: 0,
+    notModified: 0,
     unfinished: 0,
     bounds: { inFlight: 0, parseBacklog: 0, itemBacklog: 0 },
     gauges: {

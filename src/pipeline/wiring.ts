@@ -7,13 +7,11 @@ import { RedirectError } from '../errors.js';
 import { CookieSession } from '../fetcher/cookies.js';
 import { Fetcher } from '../fetcher/fetcher.js';
 import { fetchSettings } from '../fetcher/fetcher-options.js';
-import { HostLimits } from '../fetcher/host-limits.js';
+import { HostLimits, type HostLimitsOptions } from '../fetcher/host-limits.js';
 import { importModule, resolveModulePath } from '../load-module.js';
 import type { ResolvedOptions } from '../options.js';
 import { ParserPool } from '../parser/pool.js';
 import { type Spider, spiderFromModule, validateSpider } from '../spider.js';
-import type { RequestInit } from '../types.js';
-import type { FrontierPolicy } from './admission.js';
 import { DistributedStore } from './distributed-store.js';
 import { Frontier } from './frontier.js';
 import type { FrontierStore } from './frontier-store.js';
@@ -21,7 +19,10 @@ import { type HostTurns, localTurns, SharedTurns } from './host-turns.js';
 import { JobDir } from './job-dir.js';
 import { JobDirStore } from './job-dir-store.js';
 import { followedHosts, startRequests } from './seeds.js';
-import { SharedFrontier } from './shared-frontier.js';
+import type { ConnectionEvent } from './redis-link.js';
+import { type ProcessReport, SharedFrontier } from './shared-frontier.js';
+import { type SharedRobots, shareRobots } from './shared-robots.js';
+import type { StopReason } from './stats.js';
 
 /** A spider module path, or an inline spider object (parsed on the main thread). */
 export type SpiderSource = string | Spider;
@@ -50,6 +51,12 @@ export interface WiringHooks {
   workerFailed(error: Error): void;
   /** A lease renewal of the shared frontier failed; the crawl goes on. */
   leaseFailed(error: Error): void;
+  /** The connection to Redis was lost or is back (a distributed crawl). */
+  connection(event: ConnectionEvent): void;
+  /** This process's progress, for the other processes and `trawl status`. */
+  report(): ProcessReport;
+  /** Why the crawl is ending ('finished' when it is not stopping). */
+  stopReason(): StopReason;
 }
 
 export async function wire(
@@ -57,21 +64,17 @@ export async function wire(
   options: ResolvedOptions,
   hooks: WiringHooks,
 ): Promise<Stages> {
-  const seeds = await startRequests(spider, options);
-  const allowed = followedHosts(options, seeds);
-  const backing = await openBacking(options, { maxDepth: options.maxDepth, allowedHosts: allowed }, hooks);
-  const store = backing.store;
+  const backing = await openBacking(spider, options, hooks);
+  const { store, seedUrls, allowed } = backing;
   let fetcher: Fetcher | undefined;
   try {
-    // On resume the seeds are deduped against the restored seen set, as Scrapy's JOBDIR does; in a
-    // distributed crawl, against every process's (a second process adds nothing new).
-    await store.add(seeds);
     const hostLimits = new HostLimits(options.perHost, {
       rules: options.hosts,
       adaptive: options.adaptiveThrottle,
       maxPauseMs: options.backoff.maxRetryAfterMs,
+      ...(backing.onThrottle ? { onThrottle: backing.onThrottle } : {}),
     });
-    fetcher = await createFetcher(options, seeds, allowed, hostLimits, backing.cookieJar);
+    fetcher = await createFetcher(options, seedUrls, allowed, hostLimits, backing);
     const turns = backing.turns(hostLimits, fetcher);
     const pool = createPool(options, spider, spiderPath, hooks);
     return {
@@ -108,76 +111,136 @@ export async function importSpider(path: string): Promise<Spider> {
   return (await loadSpider(path)).spider;
 }
 
-/** The frontier store the settings ask for, opened and restored, and what comes with it. */
+/** The frontier store the settings ask for, opened, restored and seeded, and what comes with it. */
 interface Backing {
   store: FrontierStore;
   restored: number;
+  /** The start URLs (or, in a distributed crawl joined later, their origins). */
+  seedUrls: string[];
+  /** The hosts followed links may go to; undefined: any. */
+  allowed: Set<string> | undefined;
   /** The cookie jar kept with the store (a job directory's), if any. */
-  cookieJar: CookieSession | undefined;
+  cookieJar?: CookieSession;
+  /** Where robots.txt comes from, if not from each fetcher alone. */
+  sharedRobots?: SharedRobots;
+  onThrottle?: HostLimitsOptions['onThrottle'];
   turns(limits: HostLimits, fetcher: Fetcher): HostTurns;
 }
 
-function openBacking(options: ResolvedOptions, policy: FrontierPolicy, hooks: WiringHooks): Promise<Backing> {
-  if (options.distributed) return openDistributed(options.distributed, options, policy, hooks);
-  if (options.jobDir) return openJobDir(options.jobDir, options, policy);
-  return Promise.resolve({
-    store: new Frontier(policy),
-    restored: 0,
-    cookieJar: undefined,
-    turns: () => localTurns,
-  });
-}
-
-async function openJobDir(dir: string, options: ResolvedOptions, policy: FrontierPolicy): Promise<Backing> {
-  const log = new JobDir(dir);
+async function openBacking(spider: Spider, options: ResolvedOptions, hooks: WiringHooks): Promise<Backing> {
+  if (options.distributed) return openDistributed(options.distributed, spider, options, hooks);
+  const seeds = await startRequests(spider, options);
+  const allowed = followedHosts(options, seeds);
+  const policy = { maxDepth: options.maxDepth, allowedHosts: allowed };
+  const local = { seedUrls: seeds.map((s) => s.url), allowed, turns: () => localTurns };
+  if (!options.jobDir) {
+    const store = new Frontier(policy);
+    await store.add(seeds);
+    return { ...local, store, restored: 0 };
+  }
+  const log = new JobDir(options.jobDir);
   const store = new JobDirStore(new Frontier(policy), log);
-  const restored = await store.restore();
+  let restored = await store.restore();
+  if (options.recrawl)
+    restored += store.queueRevisits(options.recrawl === true ? 0 : options.recrawl.olderThanMs);
   try {
+    // On resume the seeds are deduped against the restored seen set, as Scrapy's JOBDIR does.
+    await store.add(seeds);
     // The jar lives in the job directory, so a resumed crawl keeps its session.
     const cookieJar = options.cookies ? log.keepCookies((saved) => new CookieSession(saved)) : undefined;
-    return { store, restored, cookieJar, turns: () => localTurns };
+    return { ...local, store, restored, ...(cookieJar ? { cookieJar } : {}) };
   } catch (error) {
     await store.close().catch(() => undefined);
     throw error;
   }
 }
 
+/**
+ * A distributed crawl: the first process of the crawl id runs the spider's start requests (a
+ * `start()` generator runs once per crawl, not in every process) and records their origins; every
+ * later one takes the host filter from those.
+ */
 async function openDistributed(
   distributed: NonNullable<ResolvedOptions['distributed']>,
+  spider: Spider,
   options: ResolvedOptions,
-  policy: FrontierPolicy,
   hooks: WiringHooks,
 ): Promise<Backing> {
   const shared = await SharedFrontier.connect({
     url: distributed.redis,
     crawlId: distributed.crawlId,
     leaseMs: distributed.leaseMs,
+    outageMs: distributed.outageMs,
+    maxPages: options.maxPages,
+    maxItems: options.maxItems,
     onLeaseFailure: (error) => hooks.leaseFailed(error),
+    onConnection: (event) => hooks.connection(event),
   });
-  const store = new DistributedStore(shared, policy, distributed.redis);
-  const turns = (limits: HostLimits, fetcher: Fetcher) =>
-    new SharedTurns(
-      shared,
-      limits,
-      {
-        ready: (origin) => !options.obeyRobotsTxt || fetcher.knowsRobots(origin),
-        prepare: (origin) =>
-          fetcher.robotsFor(origin).then(
-            () => undefined,
-            () => undefined,
-          ),
-      },
-      (error) => hooks.storeFailed(error, store.location),
+  try {
+    shared.reportWith(() => hooks.report());
+    const elapsedMs = await shared.beat();
+    const seeding = await shared.seedTurn();
+    const seeds = seeding === 'mine' ? await startRequests(spider, options) : [];
+    const origins =
+      seeding === 'mine' ? [...new Set(seeds.map((s) => new URL(s.url).origin))] : await shared.seedOrigins();
+    const allowed = followedHosts(
+      options,
+      origins.map((url) => ({ url })),
     );
-  return { store, restored: await store.restore(), cookieJar: undefined, turns };
+    const policy = { maxDepth: options.maxDepth, allowedHosts: allowed };
+    const store = new DistributedStore(shared, policy, distributed.redis, elapsedMs, () =>
+      hooks.stopReason(),
+    );
+    await store.add(seeds);
+    if (seeding === 'mine') await shared.seeded(origins);
+    return {
+      store,
+      restored: 0,
+      seedUrls: origins,
+      allowed,
+      sharedRobots: shareRobots(shared),
+      onThrottle: (origin, limit, pauseMs) =>
+        void shared.throttle(origin, limit, pauseMs).catch((error) => hooks.leaseFailed(error)),
+      turns: (limits, fetcher) =>
+        sharedTurns(shared, limits, fetcher, options, (error, where) => hooks.storeFailed(error, where)),
+    };
+  } catch (error) {
+    await shared.close('error').catch(() => undefined);
+    throw error;
+  }
+}
+
+function sharedTurns(
+  shared: SharedFrontier,
+  limits: HostLimits,
+  fetcher: Fetcher,
+  options: ResolvedOptions,
+  failed: WiringHooks['storeFailed'],
+): HostTurns {
+  return new SharedTurns(
+    shared,
+    limits,
+    {
+      ready: (origin) => !options.obeyRobotsTxt || fetcher.knowsRobots(origin),
+      // Crawl-delay is in force before the first shared turn, so the gate spaces every process.
+      prepare: (origin) =>
+        fetcher.robotsFor(origin).then(
+          (rules) => {
+            if (rules?.crawlDelayMs) limits.setCrawlDelay(origin, rules.crawlDelayMs);
+          },
+          () => undefined,
+        ),
+    },
+    (error) => failed(error, options.distributed?.redis ?? ''),
+  );
 }
 
 function createFetcher(
   options: ResolvedOptions,
-  seeds: RequestInit[],
+  seedUrls: string[],
   allowed: Set<string> | undefined,
   hostLimits: HostLimits,
-  cookieJar: CookieSession | undefined,
+  backing: Pick<Backing, 'cookieJar' | 'sharedRobots'>,
 ): Promise<Fetcher> {
   return Fetcher.create({
     ...fetchSettings(options),
@@ -187,8 +250,9 @@ function createFetcher(
         throw new RedirectError(`redirect to offsite ${url}`);
     },
     hostLimits,
-    ...(cookieJar ? { cookieJar } : {}),
-    startUrls: seeds.map((s) => s.url),
+    ...(backing.cookieJar ? { cookieJar: backing.cookieJar } : {}),
+    ...(backing.sharedRobots ? { sharedRobots: backing.sharedRobots } : {}),
+    startUrls: seedUrls,
   });
 }
 

@@ -32,6 +32,7 @@ export interface SinkWriterSettings {
 }
 
 export interface SinkWriterHooks {
+  wrote(stats: SinkStats, items: number, ms: number): void;
   retrying(stats: SinkStats, error: unknown, delayMs: number): void;
   gaveUp(stats: SinkStats, error: unknown): void;
 }
@@ -137,6 +138,7 @@ export class SinkWriter {
     s.batches++;
     s.writeMs += ms;
     s.maxWriteMs = Math.max(s.maxWriteMs, Math.round(ms));
+    this.hooks.wrote(s, batch.length, ms);
   }
 
   private giveUp(error: unknown): void {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { crawl } from '../../src/pipeline/crawl.js';
-import { deleteSharedCrawl } from '../../src/pipeline/shared-frontier.js';
+import { deleteSharedCrawl } from '../../src/pipeline/crawl-status.js';
 import type { Page, Spider } from '../../src/spider.js';
 import { MemorySink } from '../../src/storage/memory.js';
 import { startServer, type TestServer, treeSite } from '../helpers/server.js';

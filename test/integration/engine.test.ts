@@ -129,6 +129,8 @@ describe('library API', () => {
     expect(seen).toMatchObject({ retry: 1, item: 12, failure: 13, finished: 1 });
     expect(seen.scheduled).toBe(stats.requests);
     expect(seen.request).toBe(stats.requests);
+    // Error statuses are responses too (the 404s and the 503).
+    expect(seen.response).toBe(stats.requests);
     expect(stats.responses).toMatchObject({ '2xx': 12, '4xx': 13, '5xx': 1 });
     expect(stats.retries).toBe(1);
     expect(stats.errors).toEqual({ TRAWL_ERR_HTTP_STATUS: 13 });

@@ -10,7 +10,8 @@ import { JobDir } from '../../src/pipeline/job-dir.js';
 import { JobDirStore } from '../../src/pipeline/job-dir-store.js';
 import { rankedBefore, rankScore } from '../../src/pipeline/ordering.js';
 import { decodeRequest, encodeRequest } from '../../src/pipeline/request-codec.js';
-import { deleteSharedCrawl, SharedFrontier } from '../../src/pipeline/shared-frontier.js';
+import { deleteSharedCrawl } from '../../src/pipeline/crawl-status.js';
+import { SharedFrontier } from '../../src/pipeline/shared-frontier.js';
 import type { CrawlRequest, RequestInit } from '../../src/types.js';
 
 const REDIS_URL = process.env.REDIS_URL;
@@ -173,9 +174,9 @@ describe.skipIf(!REDIS_URL)('a frontier store in Redis, after a process died', (
     await store.add([at('/1'), at('/2', { priority: 5 }), at('/3'), at('/4', { priority: 5 })]);
     expect(paths(await takeAll(store))).toEqual(['/2', '/4', '/1', '/3']);
     // As kill -9 would leave it: no renewal, no release.
-    const internals = dying as unknown as { renewTimer: NodeJS.Timeout; client: { destroy(): void } };
+    const internals = dying as unknown as { renewTimer: NodeJS.Timeout };
     clearInterval(internals.renewTimer);
-    internals.client.destroy();
+    dying.link.client.destroy();
     await new Promise((resolve) => setTimeout(resolve, 300));
 
     const survivor = await ready(new DistributedStore(await connect(15_000), policy, REDIS_URL!));

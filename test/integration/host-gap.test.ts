@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { HostLimits, type ResolvedHostLimit } from '../../src/fetcher/host-limits.js';
-import { deleteSharedCrawl, SharedFrontier } from '../../src/pipeline/shared-frontier.js';
+import { deleteSharedCrawl } from '../../src/pipeline/crawl-status.js';
+import { SharedFrontier } from '../../src/pipeline/shared-frontier.js';
 
 const REDIS_URL = process.env.REDIS_URL;
 

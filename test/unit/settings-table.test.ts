@@ -27,6 +27,7 @@ describe('the settings table', () => {
       'signal',
       'dnsLookup',
       'jobDir',
+      'recrawl',
       'distributed',
     ]);
   });
