@@ -38,6 +38,8 @@ export {
   WorkerCrashError,
   WorkerStartError,
 } from './errors.js';
+export type { ContractResult, SpiderContract } from './contracts/contract.js';
+export { type CheckOptions, type CheckReport, checkSpider, type ContractOutcome } from './contracts/check.js';
 export {
   checkConfig,
   CONFIG_FILE_NAMES,
@@ -74,6 +76,7 @@ export type { HostLatency } from './monitor/latency.js';
 export type { HostRow, MonitorState, RecentFailure } from './monitor/state.js';
 export type { TimelineSeries } from './monitor/timeline.js';
 export type { ClickData, FormValues } from './parser/forms.js';
+export { type ParsedPage, pageOf, parsePage, type ParsePageOptions } from './parser/parse-page.js';
 export { type Crawl, crawl, type SpiderSource } from './pipeline/crawl.js';
 export { importSpider } from './pipeline/wiring.js';
 export type { CrawlEventMap, CrawlEvents, LogEvent } from './pipeline/events.js';
@@ -116,7 +119,9 @@ export { JsonSink } from './storage/json.js';
 export { JsonlSink } from './storage/jsonl.js';
 export { KeyvSink, type KeyvSinkOptions } from './storage/keyv.js';
 export { MemorySink } from './storage/memory.js';
+export { ParquetSink, type ParquetSinkOptions } from './storage/parquet.js';
 export { PostgresSink, type PostgresSinkOptions } from './storage/postgres.js';
+export { RedisStreamSink, type RedisStreamSinkOptions } from './storage/redis-stream.js';
 export type { ItemSink, Sink, SinkContext, StoredItem } from './storage/sink.js';
 export type { SinkStats } from './storage/sink-writer.js';
 export { StdoutSink } from './storage/stdout.js';

@@ -102,9 +102,12 @@ export interface SinkOptions {
   retryBaseMs?: number;
   /** Largest retry delay of a failed write. @default 10_000 */
   retryMaxMs?: number;
-  /** Batches each output may have waiting before it holds the crawl back. @default 8 */
+  /** Batches each output may have waiting before it holds the crawl back. @default 4 */
   queueBatches?: number;
-  /** Most items in one write. @default 100 */
+  /**
+   * Most items in one write; a batch is cut sooner when no more items are waiting, so a trickle
+   * is not held back. @default 1000
+   */
   batchSize?: number;
   /** Where fallback files go. @default the job directory, else the working directory */
   fallbackDir?: string;
@@ -214,7 +217,7 @@ export interface CrawlSettings {
   browser?: BrowserOptions;
   /**
    * Output queues, write retries and the fallback file.
-   * @default { giveUpAfterMs: 180_000, retryBaseMs: 200, retryMaxMs: 10_000, queueBatches: 8, batchSize: 100 }
+   * @default { giveUpAfterMs: 180_000, retryBaseMs: 200, retryMaxMs: 10_000, queueBatches: 4, batchSize: 1000 }
    */
   sinks?: SinkOptions;
 }

@@ -3,12 +3,13 @@
  * a module whose default export is a plain object of this shape works the same.
  */
 import type { CheerioAPI } from 'cheerio';
+import type { SpiderContract } from './contracts/contract.js';
 import { SpiderInvalidError } from './errors.js';
 import type { CrawlSettings } from './options.js';
 import type { ClickData, FormValues } from './parser/forms.js';
 import { prepareRequest } from './request-init.js';
 import { validateSitemapOptions } from './sitemap/sitemap-options.js';
-import type { HttpMethod, Item, RequestInit, RequestOptions } from './types.js';
+import type { CrawlRequest, HttpMethod, Item, RequestInit, RequestOptions } from './types.js';
 
 /** Marks a follow-up request yielded by a callback, across module copies and realms. */
 export const REQUEST_BRAND: unique symbol = Symbol.for('trawl.request') as never;
@@ -54,6 +55,18 @@ export interface PageRequest {
   depth: number;
   userData: Record<string, unknown>;
   referrer?: string;
+}
+
+/** What the callback is told of a request the frontier accepted. */
+export function pageRequestOf(request: CrawlRequest): PageRequest {
+  return {
+    url: request.url,
+    method: request.method,
+    callback: request.callback,
+    depth: request.depth,
+    userData: request.userData,
+    ...(request.referrer ? { referrer: request.referrer } : {}),
+  };
 }
 
 export interface PageLog {
@@ -252,6 +265,11 @@ export interface SpiderMeta extends SitemapOptions {
    * Runs on the main thread. @default the request fingerprint and the item's index on its page
    */
   itemKey?: (item: Item) => string;
+  /**
+   * Expectations per callback, checked offline by `trawl check` against recorded responses
+   * (see src/contracts/).
+   */
+  contracts?: Record<string, SpiderContract>;
 }
 
 /** A spider: its metadata plus callbacks keyed by name. */
@@ -267,6 +285,7 @@ export function defineSpider<K extends string>(
   } & {
     rules?: LinkRule<Exclude<K, keyof SpiderMeta>>[];
     sitemapRules?: SitemapRule<Exclude<K, keyof SpiderMeta>>[];
+    contracts?: Partial<Record<Exclude<K, keyof SpiderMeta>, SpiderContract>>;
   },
 ): Spider {
   return spider;

@@ -61,7 +61,7 @@ export const DEMO_EXAMPLES: ReadonlyArray<{ spider: string; path: string; shows:
     path: '/quotes/login',
     shows: 'login form with CSRF token, then JSON scroll pages',
   },
-  { spider: 'spiders/api.ts', path: '/api/products', shows: 'paginated JSON API walked by start()' },
+  { spider: 'spiders/api.ts', path: '/api/products', shows: 'paginated JSON API, page by page from --start' },
   { spider: 'spiders/sitemap.ts', path: '/robots.txt', shows: 'sitemap index with gzipped children' },
   { spider: 'spiders/rules.ts', path: '/', shows: 'link rules' },
   { spider: 'spiders/structured-data.ts', path: '/shop/', shows: 'JSON-LD and microdata of product pages' },

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDemoSite } from '../../src/demo/site.js';
 import { DATABASE_URL, isolatedTable } from '../helpers/postgres.js';
@@ -106,5 +107,43 @@ describe('a JSON output stopped by a signal', () => {
     const books = JSON.parse(await readFile(out, 'utf8')) as Array<{ upc: string }>;
     expect(books.length).toBeGreaterThanOrEqual(19);
     expect(books.length).toBeLessThan(300);
+  });
+});
+
+describe('a Parquet output stopped by Ctrl-C', () => {
+  it('is a valid file holding every item written before the stop', async () => {
+    const site = await startDemoSite({ books: 300, latencyMs: 20 });
+    cleanup.push(() => site.close());
+    const dir = await mkdtemp(join(tmpdir(), 'trawl-parquet-signal-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const out = join(dir, 'books.parquet');
+    const jsonl = join(dir, 'books.jsonl');
+    const child = spawn(
+      process.execPath,
+      [
+        cli,
+        'crawl',
+        join(root, 'spiders/books.ts'),
+        '--start',
+        site.url,
+        '-o',
+        `${out}?rowGroupSize=50`,
+        '-o',
+        jsonl,
+        '--no-progress',
+      ],
+      { cwd: dir, stdio: 'ignore' },
+    );
+    const lines = async () => (await readFile(jsonl, 'utf8').catch(() => '')).split('\n').length;
+    const deadline = Date.now() + 30_000;
+    while ((await lines()) < 80 && Date.now() < deadline) await sleep(20);
+    child.kill('SIGINT');
+    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(130);
+    const rows = await parquetReadObjects({ file: await asyncBufferFromFile(out) });
+    const written = (await readFile(jsonl, 'utf8')).trim().split('\n');
+    expect(rows.length).toBe(written.length);
+    expect(rows.map((r) => r.upc).sort()).toEqual(
+      written.map((l) => (JSON.parse(l) as { upc: string }).upc).sort(),
+    );
   });
 });

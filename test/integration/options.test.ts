@@ -185,7 +185,7 @@ describe('crawl-only keys in a spider', () => {
     ['signal', new AbortController().signal],
     ['dnsLookup', () => undefined],
     ['jobDir', '/tmp/trawl-job'],
-    ['distributed', { redis: 'redis://127.0.0.1:6379', crawlId: 'x', leaseMs: 5_000 }],
+    ['distributed', { redis: 'redis://127.0.0.1:6379', crawlId: 'x', leaseMs: 5_000, outageMs: 60_000 }],
   ];
 
   it.each(crawlOnly)('%s in settings is rejected as a crawl option, and taken from crawl()', (key, value) => {
