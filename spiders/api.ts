@@ -32,6 +32,14 @@ export default defineSpider({
   startUrls: ['https://dummyjson.com/products'],
   settings: { perHost: { concurrency: 4 } },
 
+  contracts: {
+    parse: {
+      url: 'https://dummyjson.com/products?limit=30&skip=0',
+      minItems: 1,
+      fields: ['id', 'title', 'price'],
+    },
+  },
+
   async *start() {
     for (const entry of this.startUrls ?? []) {
       const base = typeof entry === 'string' ? entry : entry.url;

@@ -15,6 +15,18 @@ export default defineSpider({
   startUrls: ['https://books.toscrape.com/'],
   settings: { perHost: { concurrency: 8 } },
 
+  // `trawl check spiders/books.ts` runs these against spiders/recordings/books/, offline.
+  contracts: {
+    parse: { url: 'https://books.toscrape.com/', minRequests: 21 },
+    book: {
+      url: 'https://books.toscrape.com/catalogue/a-light-in-the-attic_1000/index.html',
+      minItems: 1,
+      maxItems: 1,
+      fields: ['title', 'price', 'upc', 'category'],
+      check: ({ items }) => (items.every((i) => Number(i.price) > 0) ? undefined : 'price must be above 0'),
+    },
+  },
+
   *parse(page) {
     yield* page.followAll('article.product_pod h3 a', 'book');
     const next = page.$('li.next a').attr('href');

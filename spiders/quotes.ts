@@ -21,6 +21,12 @@ export default defineSpider({
   startUrls: ['https://quotes.toscrape.com/login'],
   settings: { perHost: { concurrency: 2 } },
 
+  contracts: {
+    parse: { url: 'https://quotes.toscrape.com/login', minRequests: 1, maxRequests: 1 },
+    // loggedIn answers a POST, which is not recorded; the JSON pages after it are.
+    quotes: { minItems: 10, minRequests: 1, fields: ['text', 'author'] },
+  },
+
   *parse(page) {
     yield page.submitForm('form', {
       formdata: { username: 'scraper', password: 'secret' },

@@ -15,6 +15,14 @@ export default defineSpider({
   startUrls: ['https://books.toscrape.com/'],
   settings: { perHost: { concurrency: 8 } },
 
+  contracts: {
+    book: {
+      url: 'https://books.toscrape.com/catalogue/a-light-in-the-attic_1000/index.html',
+      minItems: 1,
+      fields: ['title', 'price', 'category'],
+    },
+  },
+
   rules: [
     // Category pages and their "next" links. No callback, so the rules are applied to them again.
     {

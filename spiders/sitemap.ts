@@ -21,6 +21,11 @@ export default defineSpider({
   ],
   settings: { perHost: { concurrency: 8 } },
 
+  contracts: {
+    book: { minItems: 1, maxItems: 1, fields: ['title', 'price'] },
+    category: { minItems: 1, maxItems: 1, fields: ['category', 'pages'] },
+  },
+
   *book(page) {
     const $ = page.$;
     yield {

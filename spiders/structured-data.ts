@@ -64,6 +64,11 @@ export default defineSpider({
   startUrls: ['https://www.scrapingcourse.com/ecommerce/'],
   settings: { perHost: { concurrency: 4 } },
 
+  contracts: {
+    parse: { url: 'https://www.scrapingcourse.com/ecommerce/', minRequests: 8 },
+    product: { minItems: 1, maxItems: 1, fields: ['name', 'sku', 'price', 'currency', 'availability'] },
+  },
+
   *parse(page) {
     yield* page.followAll('li.product a.woocommerce-LoopProduct-link', 'product');
     const next = page.$('a.next.page-numbers').attr('href');

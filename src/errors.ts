@@ -29,6 +29,8 @@ export type ErrorCode =
   | 'TRAWL_ERR_JOB_DIR'
   | 'TRAWL_ERR_SHARED_FRONTIER'
   | 'TRAWL_ERR_MONITOR'
+  | 'TRAWL_ERR_RENDER'
+  | 'TRAWL_ERR_BROWSER'
   | 'TRAWL_ERR_ABORTED';
 
 export interface TrawlErrorOptions {
@@ -62,6 +64,8 @@ const ERROR_CODES: Readonly<Record<ErrorCode, true>> = {
   TRAWL_ERR_JOB_DIR: true,
   TRAWL_ERR_SHARED_FRONTIER: true,
   TRAWL_ERR_MONITOR: true,
+  TRAWL_ERR_RENDER: true,
+  TRAWL_ERR_BROWSER: true,
   TRAWL_ERR_ABORTED: true,
 };
 
@@ -287,6 +291,20 @@ export class JobDirError extends TrawlError {
 export class SharedFrontierError extends TrawlError {
   constructor(message: string, options?: TrawlErrorOptions) {
     super('TRAWL_ERR_SHARED_FRONTIER', message, options);
+  }
+}
+
+/** A page could not be rendered: the browser page crashed, a selector never came, or a step failed. */
+export class RenderError extends TrawlError {
+  constructor(message: string, options?: TrawlErrorOptions) {
+    super('TRAWL_ERR_RENDER', message, { retryable: true, ...options });
+  }
+}
+
+/** No browser to render with: playwright-core is not installed, or no Chromium was found or started. */
+export class BrowserUnavailableError extends TrawlError {
+  constructor(message: string, options?: TrawlErrorOptions) {
+    super('TRAWL_ERR_BROWSER', message, options);
   }
 }
 

@@ -7,6 +7,7 @@ export {
   AbortedError,
   BlockedAddressError,
   BodyTooLargeError,
+  BrowserUnavailableError,
   CallbackError,
   ContentTypeSkippedError,
   DecodeError,
@@ -22,6 +23,7 @@ export {
   ParseTimeoutError,
   RedirectError,
   redactUrl,
+  RenderError,
   RobotsDisallowedError,
   RobotsUnavailableError,
   SharedFrontierError,
@@ -36,6 +38,8 @@ export {
   WorkerCrashError,
   WorkerStartError,
 } from './errors.js';
+export type { ContractResult, SpiderContract } from './contracts/contract.js';
+export { type CheckOptions, type CheckReport, checkSpider, type ContractOutcome } from './contracts/check.js';
 export {
   checkConfig,
   CONFIG_FILE_NAMES,
@@ -47,6 +51,7 @@ export { type FetchedPage, fetchPage, type FetchPageOptions } from './fetcher/fe
 export type {
   AdaptiveThrottleOptions,
   BackoffOptions,
+  BrowserOptions,
   CrawlOptions,
   CrawlSettings,
   DistributedOptions,
@@ -71,6 +76,7 @@ export type { HostLatency } from './monitor/latency.js';
 export type { HostRow, MonitorState, RecentFailure } from './monitor/state.js';
 export type { TimelineSeries } from './monitor/timeline.js';
 export type { ClickData, FormValues } from './parser/forms.js';
+export { type ParsedPage, pageOf, parsePage, type ParsePageOptions } from './parser/parse-page.js';
 export { type Crawl, crawl, type SpiderSource } from './pipeline/crawl.js';
 export { importSpider } from './pipeline/wiring.js';
 export type { CrawlEventMap, CrawlEvents, LogEvent } from './pipeline/events.js';
@@ -127,6 +133,8 @@ export type {
   HttpMethod,
   Item,
   PageValidators,
+  RenderOptions,
   RequestInit,
   RequestOptions,
+  ResourceType,
 } from './types.js';

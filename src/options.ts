@@ -17,7 +17,7 @@ import {
   settingsSchema,
   settingsShape,
 } from './settings-schema.js';
-import type { RequestInit } from './types.js';
+import type { RenderOptions, RequestInit } from './types.js';
 
 export { crawlOptionsSchema, DEFAULT_USER_AGENT, type DnsLookup, settingsSchema } from './settings-schema.js';
 
@@ -77,6 +77,18 @@ export interface BackoffOptions {
   maxMs?: number;
   /** Most a server's Retry-After (or a robots.txt outage) is waited for. @default 60_000 */
   maxRetryAfterMs?: number;
+}
+
+/** The Chromium that renders pages (`render`). */
+export interface BrowserOptions {
+  /** The Chromium or Chrome binary. @default TRAWL_CHROMIUM_PATH, else chromium on PATH */
+  executablePath?: string;
+  /** Browser contexts rendering at once (each an isolated profile, about one tab). @default 2 */
+  contexts?: number;
+  /** Pages a context renders before it is closed and a fresh one opened, bounding its memory. @default 50 */
+  pagesPerContext?: number;
+  /** How long Chromium may take to start. @default 30_000 */
+  launchTimeoutMs?: number;
 }
 
 /** How items reach the outputs, and what happens when one fails. */
@@ -192,6 +204,17 @@ export interface CrawlSettings {
   acceptStatus?: number[];
   /** Cache responses (off unless set): a URI string or options. @default off */
   httpCache?: string | HttpCacheOptions;
+  /**
+   * Render every page in Chromium (`true` or render options); a request's own `render` wins.
+   * Needs the optional `playwright-core` package and a Chromium (see `browser`). @default false
+   */
+  render?: boolean | RenderOptions;
+  /**
+   * The Chromium that renders pages: where it is, how many browser contexts render at once and
+   * how many pages each renders before it is replaced by a fresh one.
+   * @default { contexts: 2, pagesPerContext: 50, launchTimeoutMs: 30_000 }
+   */
+  browser?: BrowserOptions;
   /**
    * Output queues, write retries and the fallback file.
    * @default { giveUpAfterMs: 180_000, retryBaseMs: 200, retryMaxMs: 10_000, queueBatches: 4, batchSize: 1000 }

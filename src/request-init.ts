@@ -12,15 +12,66 @@ import {
   checkOptions,
   kind,
   nonEmptyString,
+  oneOf,
   optionError,
   record,
   statusList,
   strict,
 } from './option-schema.js';
-import type { FormFields, HttpMethod, RequestInit } from './types.js';
+import type { FormFields, HttpMethod, RequestInit, ResourceType } from './types.js';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 const isObject = (x: unknown) => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+const RESOURCE_TYPES: readonly ResourceType[] = [
+  'document',
+  'stylesheet',
+  'image',
+  'media',
+  'font',
+  'script',
+  'texttrack',
+  'xhr',
+  'fetch',
+  'eventsource',
+  'websocket',
+  'manifest',
+  'other',
+];
+
+/** How a page is rendered (`RenderOptions`), as a request and the `render` setting take it. */
+const renderOptionsSchema = strict({
+  waitFor: v.optional(nonEmptyString()),
+  networkIdle: v.optional(bool()),
+  scroll: v.optional(
+    kind<number>(
+      'an integer 0-1000',
+      (x) => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 1000,
+    ),
+  ),
+  scrollWaitMs: v.optional(
+    kind<number>('a positive number', (x) => typeof x === 'number' && Number.isFinite(x) && x > 0),
+  ),
+  screenshot: v.optional(bool()),
+  allowHosts: v.optional(
+    kind<string[] | '*'>(
+      "an array of hostnames or '*'",
+      (x) => x === '*' || (Array.isArray(x) && x.every((h) => typeof h === 'string' && h !== '')),
+    ),
+  ),
+  blockResources: v.optional(
+    kind<ResourceType[]>(
+      `an array of resource types (${RESOURCE_TYPES.join(', ')})`,
+      (x) => Array.isArray(x) && x.every((t) => RESOURCE_TYPES.includes(t as ResourceType)),
+    ),
+  ),
+});
+
+/** `true`, `false` or render options. */
+export const renderSchema = oneOf(
+  [bool(), renderOptionsSchema],
+  'a boolean or render options { waitFor, ... }',
+);
 
 /** Every key a request takes (`RequestInit`), as `request()`, `page.follow` and start entries check it. */
 export const requestSchema = strict(
@@ -57,6 +108,7 @@ export const requestSchema = strict(
     priority: v.optional(kind<number>('a finite number', (x) => typeof x === 'number' && Number.isFinite(x))),
     dontFilter: v.optional(bool()),
     acceptBinary: v.optional(bool()),
+    render: v.optional(renderSchema),
   },
   'a URL or a request { url, callback?, ... }',
 );

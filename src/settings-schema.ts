@@ -21,7 +21,7 @@ import {
   statusList,
   strict,
 } from './option-schema.js';
-import { requestSchema } from './request-init.js';
+import { renderSchema, requestSchema } from './request-init.js';
 
 export const DEFAULT_USER_AGENT = 'trawl/0.1 (+https://www.npmjs.com/package/trawl)';
 
@@ -160,6 +160,16 @@ export const settingsShape = {
   httpCache: documented(
     v.optional(oneOf([nonEmptyString(), httpCache], 'a URI string or { uri, keyv, ttlMs }')),
     'off',
+  ),
+  render: v.optional(renderSchema, false),
+  browser: v.optional(
+    strict({
+      executablePath: documented(v.optional(nonEmptyString()), 'TRAWL_CHROMIUM_PATH, else chromium on PATH'),
+      contexts: v.optional(positiveInt(), 2),
+      pagesPerContext: v.optional(positiveInt(), 50),
+      launchTimeoutMs: v.optional(positive(), 30_000),
+    }),
+    {},
   ),
   sinks: v.optional(
     strict({

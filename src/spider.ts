@@ -3,12 +3,13 @@
  * a module whose default export is a plain object of this shape works the same.
  */
 import type { CheerioAPI } from 'cheerio';
+import type { SpiderContract } from './contracts/contract.js';
 import { SpiderInvalidError } from './errors.js';
 import type { CrawlSettings } from './options.js';
 import type { ClickData, FormValues } from './parser/forms.js';
 import { prepareRequest } from './request-init.js';
 import { validateSitemapOptions } from './sitemap/sitemap-options.js';
-import type { HttpMethod, Item, RequestInit, RequestOptions } from './types.js';
+import type { CrawlRequest, HttpMethod, Item, RequestInit, RequestOptions } from './types.js';
 
 /** Marks a follow-up request yielded by a callback, across module copies and realms. */
 export const REQUEST_BRAND: unique symbol = Symbol.for('trawl.request') as never;
@@ -56,6 +57,18 @@ export interface PageRequest {
   referrer?: string;
 }
 
+/** What the callback is told of a request the frontier accepted. */
+export function pageRequestOf(request: CrawlRequest): PageRequest {
+  return {
+    url: request.url,
+    method: request.method,
+    callback: request.callback,
+    depth: request.depth,
+    userData: request.userData,
+    ...(request.referrer ? { referrer: request.referrer } : {}),
+  };
+}
+
 export interface PageLog {
   debug(message: string, data?: Record<string, unknown>): void;
   info(message: string, data?: Record<string, unknown>): void;
@@ -89,6 +102,8 @@ export interface Page<C extends string = string> {
   readonly text: string;
   /** Raw body bytes. */
   readonly body: Uint8Array;
+  /** A full-page PNG, when the request was rendered with `render: { screenshot: true }`. */
+  readonly screenshot: Uint8Array | undefined;
   /**
    * Cheerio document, parsed on first use so JSON callbacks pay nothing. Parsed with htmlparser2
    * (no implied `<tbody>`), in XML mode for XML content types; see src/parser/html.ts for the
@@ -250,6 +265,11 @@ export interface SpiderMeta extends SitemapOptions {
    * Runs on the main thread. @default the request fingerprint and the item's index on its page
    */
   itemKey?: (item: Item) => string;
+  /**
+   * Expectations per callback, checked offline by `trawl check` against recorded responses
+   * (see src/contracts/).
+   */
+  contracts?: Record<string, SpiderContract>;
 }
 
 /** A spider: its metadata plus callbacks keyed by name. */
@@ -265,6 +285,7 @@ export function defineSpider<K extends string>(
   } & {
     rules?: LinkRule<Exclude<K, keyof SpiderMeta>>[];
     sitemapRules?: SitemapRule<Exclude<K, keyof SpiderMeta>>[];
+    contracts?: Partial<Record<Exclude<K, keyof SpiderMeta>, SpiderContract>>;
   },
 ): Spider {
   return spider;

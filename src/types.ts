@@ -56,6 +56,50 @@ export interface RequestOptions {
   dontFilter?: boolean;
   /** Fetch even if the content type is not text (images, PDFs, ...). @default false */
   acceptBinary?: boolean;
+  /**
+   * Load the page in Chromium and parse the DOM after its scripts ran: `true`, options for the
+   * wait, or `false` to fetch plainly under a spider whose `render` setting is on.
+   * @default the crawl's `render` setting
+   */
+  render?: boolean | RenderOptions;
+}
+
+/** Resource types a rendered page may ask for, as Chromium names them. */
+export type ResourceType =
+  | 'document'
+  | 'stylesheet'
+  | 'image'
+  | 'media'
+  | 'font'
+  | 'script'
+  | 'texttrack'
+  | 'xhr'
+  | 'fetch'
+  | 'eventsource'
+  | 'websocket'
+  | 'manifest'
+  | 'other';
+
+/**
+ * How a page is rendered. Callbacks run in worker threads and never hold the browser page, so
+ * everything done in the browser (waits, scrolls, the screenshot) is said here, and happens before
+ * the HTML is taken.
+ */
+export interface RenderOptions {
+  /** A CSS selector to wait for after the load event; its absence fails the page. */
+  waitFor?: string;
+  /** Wait until the network has been quiet for 500 ms. @default false */
+  networkIdle?: boolean;
+  /** Scroll to the bottom up to this many times, each time waiting for the page to grow (infinite scroll). @default 0 */
+  scroll?: number;
+  /** How long one scroll waits for the page to grow before scrolling stops. @default 2000 */
+  scrollWaitMs?: number;
+  /** Take a full-page PNG screenshot, handed to the callback as `page.screenshot`. @default false */
+  screenshot?: boolean;
+  /** Hosts besides the page's own that its sub-requests may go to; `'*'` for any. @default [] */
+  allowHosts?: string[] | '*';
+  /** Sub-requests refused by resource type. @default ['image', 'font', 'media'] */
+  blockResources?: ResourceType[];
 }
 
 /** What a spider or callback asks to be fetched. Only `url` is required. */
@@ -95,6 +139,8 @@ export interface CrawlRequest {
   slow?: boolean;
   /** A revisit of a page fetched before: its validators, sent as conditional headers. */
   revisit?: PageValidators;
+  /** Render in Chromium (see `RequestOptions.render`); absent: the crawl's setting. */
+  render?: boolean | RenderOptions;
 }
 
 /** What a page's earlier fetch left to tell whether it changed; no body is kept. */
@@ -124,6 +170,8 @@ export interface FetchedResponse {
   elapsedMs: number;
   /** True when the response came from the HTTP cache and the site was not contacted. */
   fromCache?: boolean;
+  /** A full-page PNG of a rendered page that asked for one. */
+  screenshot?: Uint8Array;
 }
 
 /** A request that ended without being parsed, as written to the failures file. */

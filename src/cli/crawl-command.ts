@@ -34,27 +34,32 @@ export function addCrawlCommand(program: Command): void {
       )
       .option('--redis <url>', 'share the frontier through Redis (distributed crawl)')
       .option('--crawl-id <name>', 'name of the distributed crawl in Redis'),
-  ).action(async (spider: string, flags: CrawlFlags) => {
-    if ((flags.redis === undefined) !== (flags.crawlId === undefined))
-      throw new CommanderError(
-        EXIT.usage,
-        'trawl.distributed',
-        '--redis and --crawl-id go together (a distributed crawl needs both)',
-      );
-    const options = await layeredCrawlOptions(spider, flags);
-    if (!options) return;
-    process.exitCode = await runCrawl({
-      spider,
-      ...(flags.start ? { start: flags.start } : {}),
-      ...(flags.startFile ? { startFile: flags.startFile } : {}),
-      outputs: flags.output ?? [],
-      crawl: options,
-      ...(flags.failures ? { failures: flags.failures } : {}),
-      ...(flags.statsFile ? { statsFile: flags.statsFile } : {}),
-      log: logSetup(flags),
-      progress: flags.progress,
-      statsIntervalMs: flags.statsInterval,
-      monitor: monitorOptions(flags),
+  )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  trawl crawl spiders/books.ts -o books.jsonl\n  trawl crawl spiders/books.ts --start http://127.0.0.1:8080/ --max-pages 100 -s perHost.delayMs=250\n  trawl crawl spiders/books.ts --print-settings',
+    )
+    .action(async (spider: string, flags: CrawlFlags) => {
+      if ((flags.redis === undefined) !== (flags.crawlId === undefined))
+        throw new CommanderError(
+          EXIT.usage,
+          'trawl.distributed',
+          '--redis and --crawl-id go together (a distributed crawl needs both)',
+        );
+      const options = await layeredCrawlOptions(spider, flags);
+      if (!options) return;
+      process.exitCode = await runCrawl({
+        spider,
+        ...(flags.start ? { start: flags.start } : {}),
+        ...(flags.startFile ? { startFile: flags.startFile } : {}),
+        outputs: flags.output ?? [],
+        crawl: options,
+        ...(flags.failures ? { failures: flags.failures } : {}),
+        ...(flags.statsFile ? { statsFile: flags.statsFile } : {}),
+        log: logSetup(flags),
+        progress: flags.progress,
+        statsIntervalMs: flags.statsInterval,
+        monitor: monitorOptions(flags),
+      });
     });
-  });
 }

@@ -1,3 +1,4 @@
+import { openSync } from 'node:fs';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import { redactUrl, UsageError } from '../index.js';
 import type { Terminal } from './terminal.js';
@@ -93,10 +94,13 @@ function humanMessage(record: Record<string, unknown>, key: string, debug: boole
 
 type FileStream = ReturnType<typeof pino.destination>;
 
-/** Opened before anything runs, so a path that cannot be written fails with one line. */
+/**
+ * Opened before anything runs, so a path that cannot be written fails with one line. Its directory
+ * must exist: Node 20's recursive mkdir spins forever on a path under /proc.
+ */
 function openLogFile(path: string): FileStream {
   try {
-    return pino.destination({ dest: path, sync: true, mkdir: true, append: true });
+    return pino.destination({ fd: openSync(path, 'a'), sync: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new UsageError(`--log-file ${path} cannot be created: ${code}`);

@@ -3,12 +3,33 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { redactUrl } from '../index.js';
+import { addBenchCommand } from './bench-command.js';
+import { addCheckCommand } from './check-command.js';
 import { addCrawlCommand } from './crawl-command.js';
 import { addDemoCommand } from './demo-command.js';
 import { EXIT, isUsageError } from './exit.js';
+import { addFetchCommand } from './fetch-command.js';
+import { addListCommand } from './list-command.js';
+import { addNewCommand } from './new-command.js';
+import { addParseCommand } from './parse-command.js';
+import { addResetCommand } from './reset-command.js';
+import { addShellCommand } from './shell-command.js';
+import { addStatusCommand } from './status-command.js';
 
 /** Every command, one line each; each adds itself (with its flags, help and action) to the program. */
-const COMMANDS: ReadonlyArray<(program: Command) => void> = [addCrawlCommand, addDemoCommand];
+const COMMANDS: ReadonlyArray<(program: Command) => void> = [
+  addCrawlCommand,
+  addFetchCommand,
+  addParseCommand,
+  addShellCommand,
+  addNewCommand,
+  addListCommand,
+  addBenchCommand,
+  addCheckCommand,
+  addDemoCommand,
+  addStatusCommand,
+  addResetCommand,
+];
 
 function version(): string {
   const path = fileURLToPath(new URL('../../package.json', import.meta.url));

@@ -78,13 +78,18 @@ async function crawlWith(options: RunCrawlOptions, terminal: Terminal, logger: C
     await failures?.close();
     await writeStats(stats);
     const context = { outputs, jobDir: options.crawl.jobDir, slowestHosts: hosts.slowest() };
-    log.info(
-      logger.pretty ? finishedFields(stats) : { ...finishedFields(stats), stats, ...context },
-      'crawl finished',
-    );
+    const fields = finishedFields(stats);
+    log.info(logger.pretty ? fields : { ...fields, stats, ...context }, 'crawl finished');
+    const down = signals.interrupted() ? undefined : unreachable(stats, refused);
+    if (down) {
+      // JSON logs stay JSON lines; a person reads one plain line.
+      if (logger.pretty) terminal.write(`trawl: ${down}\n`);
+      else log.fatal({ hosts: [...refused] }, down);
+      return EXIT.fatal;
+    }
     if (logger.pretty) terminal.write(`\n${summary(stats, context)}\n`);
     if (signals.interrupted()) return EXIT.interrupted;
-    return unreachable(stats, refused) ?? (fellBack(stats) ? EXIT.fatal : EXIT.ok);
+    return fellBack(stats) ? EXIT.fatal : EXIT.ok;
   } catch (error) {
     display();
     await closeMonitor(monitor, log);
@@ -159,13 +164,10 @@ function finishedFields(stats: CrawlStats) {
  * A crawl that fetched nothing because the hosts of its start URLs refused every connection ends
  * with one line and exit 1: the site is down or the URL names the wrong port.
  */
-function unreachable(stats: CrawlStats, refused: Set<string>): number | undefined {
+function unreachable(stats: CrawlStats, refused: Set<string>): string | undefined {
   if (stats.pages > 0 || refused.size === 0 || stats.responses['2xx'] + stats.responses['4xx'] > 0)
     return undefined;
-  process.stderr.write(
-    `trawl: cannot connect to ${[...refused].join(', ')} (connection refused): is the site up, and is --start right?\n`,
-  );
-  return EXIT.fatal;
+  return `cannot connect to ${[...refused].join(', ')} (connection refused): is the site up, and is --start right?`;
 }
 
 type Crawl = ReturnType<typeof crawl>;

@@ -18,10 +18,12 @@ import {
   type QuotesState,
   scrollPage,
 } from './quotes.js';
+import { type DemoEvent, demoEvents, demoFeed, type DemoFeedEntry, scriptedRoute } from './scripted.js';
 import { categorySitemap, gzippedBookSitemap, sitemapIndex } from './sitemaps.js';
 
 export type { DemoProduct } from './products.js';
 export type { DemoQuote } from './quotes.js';
+export type { DemoEvent, DemoFeedEntry } from './scripted.js';
 export { bookLastmod } from './sitemaps.js';
 
 export interface DemoBook {
@@ -42,6 +44,10 @@ export interface DemoSite {
   quotes: readonly DemoQuote[];
   /** The products of /shop/ and /api/products. */
   products: readonly DemoProduct[];
+  /** The events of /js/events/N, inserted by script. */
+  events: readonly DemoEvent[];
+  /** The entries of /js/feed, loaded as the page scrolls. */
+  feed: readonly DemoFeedEntry[];
   /** Requests served so far, by path. */
   hits: Map<string, number>;
   close(): Promise<void>;
@@ -55,10 +61,11 @@ export const DEMO_EXAMPLES: ReadonlyArray<{ spider: string; path: string; shows:
     path: '/quotes/login',
     shows: 'login form with CSRF token, then JSON scroll pages',
   },
-  { spider: 'spiders/api.ts', path: '/api/products', shows: 'paginated JSON API walked by start()' },
+  { spider: 'spiders/api.ts', path: '/api/products', shows: 'paginated JSON API, page by page from --start' },
   { spider: 'spiders/sitemap.ts', path: '/robots.txt', shows: 'sitemap index with gzipped children' },
   { spider: 'spiders/rules.ts', path: '/', shows: 'link rules' },
   { spider: 'spiders/structured-data.ts', path: '/shop/', shows: 'JSON-LD and microdata of product pages' },
+  { spider: 'spiders/rendered.ts', path: '/js/', shows: 'pages rendered in Chromium, infinite scroll' },
 ];
 
 export interface DemoSiteOptions {
@@ -146,6 +153,8 @@ interface Shop {
   origin: string;
   products: DemoProduct[];
   quotes: QuotesState;
+  events: DemoEvent[];
+  feed: DemoFeedEntry[];
 }
 
 export async function startDemoSite(options: DemoSiteOptions = {}): Promise<DemoSite> {
@@ -159,6 +168,8 @@ export async function startDemoSite(options: DemoSiteOptions = {}): Promise<Demo
     origin: '',
     products: demoProducts(),
     quotes: { quotes: demoQuotes(), sessions: 0, loggedIn: new Set() },
+    events: demoEvents(),
+    feed: demoFeed(),
   };
   const hits = new Map<string, number>();
 
@@ -192,6 +203,8 @@ export async function startDemoSite(options: DemoSiteOptions = {}): Promise<Demo
     books,
     quotes: shop.quotes.quotes,
     products: shop.products,
+    events: shop.events,
+    feed: shop.feed,
     hits,
     close: () =>
       new Promise<void>((resolve) => {
@@ -244,6 +257,7 @@ const ROUTES: Route[] = [
   [/^\/shop\/$/, (shop) => productGrid(shop.products, 1)],
   [/^\/shop\/page\/(\d+)\/$/, (shop, m) => productGrid(shop.products, Number(m[1]))],
   [/^\/shop\/product\/([\w-]+)\/$/, (shop, m) => productPage(shop.products, m[1]!, shop.origin)],
+  [/^\/js\/(.*)$/, (shop, m, req) => scriptedRoute(m[1]!, req, shop)],
   [/^\/api\/products$/, (shop, _m, req) => productsApi(shop.products, req)],
   [/^\/api\/books$/, (shop, _m, req) => apiBookList(shop, req.query)],
   [/^\/api\/books\/(\d+)$/, (shop, m) => apiBook(shop, Number(m[1]))],

@@ -31,7 +31,7 @@ export function sitemapIndex(books: readonly SitemapBook[], origin: string): Ans
     const lastmod = latest(part.map((b) => bookLastmod(b.id)));
     return `<sitemap><loc>${origin}/sitemaps/books-${i + 1}.xml.gz</loc><lastmod>${lastmod}</lastmod></sitemap>`;
   });
-  entries.push(`<sitemap><loc>${origin}/sitemaps/categories.xml</loc></sitemap>`);
+  entries.unshift(`<sitemap><loc>${origin}/sitemaps/categories.xml</loc></sitemap>`);
   return {
     status: 200,
     body: `<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="${NS}">\n${entries.join('\n')}\n</sitemapindex>`,

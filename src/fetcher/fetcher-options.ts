@@ -3,6 +3,8 @@ import type { HttpCache } from './cache.js';
 import type { CookieSession } from './cookies.js';
 import type { HostLimits } from './host-limits.js';
 import type { RobotsFetchResult } from './robots.js';
+import type { PageRenderer } from '../render/renderer.js';
+import type { RenderOptions } from '../types.js';
 
 export interface FetcherOptions {
   userAgent: string;
@@ -45,6 +47,10 @@ export interface FetcherOptions {
   cache?: HttpCache;
   /** Most Retry-After honoured as a host pause, in ms. @default DEFAULTS.backoff.maxRetryAfterMs */
   maxRetryAfterMs?: number;
+  /** Renders the requests that ask for it; closed with the fetcher. */
+  renderer?: PageRenderer;
+  /** Which requests render, and how, when they do not say. @default false */
+  render?: boolean | RenderOptions;
 }
 
 export interface CreateFetcherOptions extends Omit<FetcherOptions, 'cache' | 'allowPrivateNetwork'> {
@@ -72,6 +78,7 @@ export function fetchSettings(
       ...options.hosts.map((h) => h.concurrency ?? 0),
     ),
     obeyRobotsTxt: options.obeyRobotsTxt,
+    render: options.render,
     ...(options.allowPrivateNetwork !== undefined
       ? { allowPrivateNetwork: options.allowPrivateNetwork }
       : {}),

@@ -5,6 +5,7 @@ import {
   HttpStatusError,
   RobotsDisallowedError,
   RobotsUnavailableError,
+  TimeoutError,
 } from '../errors.js';
 import { DEFAULTS } from '../options.js';
 import type { CrawlRequest, FetchedResponse, HttpMethod } from '../types.js';
@@ -22,6 +23,8 @@ import { headersToDrop, isRedirect, nextHop, withoutHeaders } from './redirects.
 import { parseRetryAfter } from './retry.js';
 import { loadRobotsTxt } from './robots-loader.js';
 import { RobotsCache, type RobotsRules, type RobotsVerdict } from './robots.js';
+import { renderFor, type ResolvedRender } from '../render/renderer.js';
+import { renderedResponse } from './rendered-response.js';
 
 const TEXT_TYPES =
   /^(text\/|application\/([\w.+-]*\+)?(json|xml|javascript|ecmascript|x-www-form-urlencoded)|application\/(rss|atom)\+xml|image\/svg\+xml)/i;
@@ -125,6 +128,10 @@ export class Fetcher {
         }
         this.obeyRobots(target, verdict);
       }
+      const render = this.options.renderer
+        ? renderFor(request.render, this.options.render ?? false)
+        : undefined;
+      if (render) return await this.rendered(request, admission, render, signal, started);
       attempt = this.deadlines.start(this.options.timeouts.totalMs, signal);
       let answer = await this.hop(
         target,
@@ -174,7 +181,60 @@ export class Fetcher {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.dispatcher.destroy(), this.options.cache?.close()]);
+    await Promise.allSettled([
+      this.dispatcher.destroy(),
+      this.options.cache?.close(),
+      this.options.renderer?.close(),
+    ]);
+  }
+
+  /**
+   * The page loaded in the browser instead of over undici, on the same admitted turn and behind the
+   * same guard: its address is checked after DNS, its sub-requests go through `permitSubRequest`,
+   * and a redirect off the crawl's hosts is refused. The body is the DOM as HTML, in UTF-8.
+   */
+  private async rendered(
+    request: CrawlRequest,
+    admission: Admission,
+    render: ResolvedRender,
+    signal: AbortSignal | undefined,
+    started: number,
+  ): Promise<FetchedResponse> {
+    const { target, origin } = admission;
+    await this.guard.checkResolved(target);
+    // After a robots.txt fetch used the admitted start, the page waits for the next turn, as a hop does.
+    if (!this.usesAdmission(origin, admission)) await this.options.hostLimits?.turn(origin, signal);
+    let sent = false;
+    const sentAt = performance.now();
+    let page;
+    try {
+      page = await this.options.renderer!.render({
+        url: target,
+        headers: request.headers,
+        options: render,
+        timeoutMs: this.options.timeouts.totalMs,
+        signal,
+        permit: (url) =>
+          this.guard.checkResolved(url).then(
+            () => true,
+            () => false,
+          ),
+        onSent: () => {
+          if (sent) return;
+          sent = true;
+          this.options.hostLimits?.sent(origin);
+        },
+      });
+    } catch (error) {
+      if (!sent) this.options.hostLimits?.unsent(origin);
+      else this.observe(origin, error instanceof TimeoutError ? 'timeout' : 'error', sentAt);
+      throw error;
+    }
+    this.observe(origin, page.status, sentAt);
+    if (page.url !== target.href) this.options.checkRedirect?.(page.url);
+    if (page.status >= 400 && !this.accepts(request, page.status))
+      throw new HttpStatusError(page.status, page.url, page.headers['retry-after']);
+    return renderedResponse(page, started);
   }
 
   /** Follows a redirect answer hop by hop; returns the first answer that is not a redirect. */

@@ -37,6 +37,7 @@ export class PageImpl implements Page {
   readonly contentType: string;
   readonly encoding: string;
   readonly body: Uint8Array;
+  readonly screenshot: Uint8Array | undefined;
   readonly request: PageRequest;
   readonly log: PageLog;
   private decoded: string | undefined;
@@ -52,6 +53,7 @@ export class PageImpl implements Page {
     this.headers = task.headers;
     this.contentType = (task.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     this.body = task.body;
+    this.screenshot = task.screenshot;
     this.request = task.request;
     this.encoding = task.encoding;
     let dropped = 0;

@@ -17,6 +17,8 @@ export interface ParseTask {
   encoding: string;
   /** Raw body bytes; the pool transfers their ArrayBuffer, so the sender's view is detached. */
   body: Uint8Array;
+  /** A rendered page's screenshot (PNG), copied with the task. */
+  screenshot?: Uint8Array;
   /** The crawl's body cap, which also caps a gzipped sitemap once decompressed. */
   maxBodyBytes?: number;
 }

@@ -53,6 +53,7 @@ export function admit(
     ...(init.headers ? { headers: init.headers } : {}),
     ...(init.body !== undefined ? { body: init.body } : {}),
     ...(init.acceptStatus !== undefined ? { acceptStatus: init.acceptStatus } : {}),
+    ...(init.render !== undefined ? { render: init.render } : {}),
     ...(parent ? { referrer: parent.url } : {}),
   };
 }

@@ -3,6 +3,7 @@
  * it is (`sharedCrawlStatus`), whether it exists, and deleting it (`deleteSharedCrawl`). Read
  * only from Redis, so it works while the crawl runs, after it ended, or with no process left.
  */
+import { OptionError } from '../errors.js';
 import { type RedisClient, withClient } from './redis-link.js';
 import type { StopReason } from './stats.js';
 
@@ -72,7 +73,15 @@ const KEY_NAMES = new Set(
 
 /** How far a distributed crawl is, read from its Redis. */
 export function sharedCrawlStatus(url: string, crawlId: string): Promise<SharedCrawlStatus> {
+  checkTarget(url, crawlId);
   return withClient(url, (client) => readStatus(client, crawlId));
+}
+
+/** The same checks as the `distributed` option's, for the operator's functions. */
+function checkTarget(url: string, crawlId: string): void {
+  if (!/^rediss?:\/\/./.test(url)) throw new OptionError('redis', 'not a redis:// or rediss:// URL');
+  if (!/^[\w.:-]{1,200}$/.test(crawlId))
+    throw new OptionError('crawlId', 'a name of letters, digits, . _ : -', crawlId);
 }
 
 async function readStatus(client: RedisClient, crawlId: string): Promise<SharedCrawlStatus> {
@@ -153,14 +162,11 @@ async function hostsOf(
 
 /**
  * Whether a distributed crawl has state in Redis, i.e. a process started on it joins or resumes
- * it. When Redis cannot be asked the answer is yes: appending to an output is the safe mistake.
+ * it. Rejects with a `SharedFrontierError` naming the URL when Redis cannot be reached.
  */
-export async function sharedCrawlExists(url: string, crawlId: string): Promise<boolean> {
-  try {
-    return await withClient(url, async (client) => (await client.exists(`trawl:${crawlId}:seq`)) > 0);
-  } catch {
-    return true;
-  }
+export function sharedCrawlExists(url: string, crawlId: string): Promise<boolean> {
+  checkTarget(url, crawlId);
+  return withClient(url, async (client) => (await client.exists(`trawl:${crawlId}:seq`)) > 0);
 }
 
 /**
@@ -168,6 +174,7 @@ export async function sharedCrawlExists(url: string, crawlId: string): Promise<b
  * with how many keys went. Walks the keys with SCAN, never KEYS, so Redis keeps serving others.
  */
 export async function deleteSharedCrawl(url: string, crawlId: string): Promise<number> {
+  checkTarget(url, crawlId);
   const prefix = `trawl:${crawlId}:`;
   return withClient(url, async (client) => {
     let deleted = 0;

@@ -125,6 +125,7 @@ function isPlain(r: CrawlRequest): boolean {
     r.headers === undefined &&
     r.body === undefined &&
     r.acceptStatus === undefined &&
+    r.render === undefined &&
     r.notBefore === undefined &&
     r.parseAttempts === undefined &&
     r.slow === undefined &&

@@ -1,5 +1,6 @@
 import { errorRecord, HttpStatusError } from '../errors.js';
 import type { ParseOutcome, ParseTask } from '../parser/protocol.js';
+import { pageRequestOf } from '../spider.js';
 import type { StoredItem } from '../storage/sink.js';
 import type { CrawlRequest, FailureRecord, FetchedResponse, Item, RequestInit } from '../types.js';
 import type { Acks } from './acks.js';
@@ -421,18 +422,12 @@ function parseTask(stages: Stages, request: CrawlRequest, response: FetchedRespo
     spiderPath: stages.spiderPath,
     maxBodyBytes: stages.options.maxBodyBytes,
     callback: request.callback,
-    request: {
-      url: request.url,
-      method: request.method,
-      callback: request.callback,
-      depth: request.depth,
-      userData: request.userData,
-      ...(request.referrer ? { referrer: request.referrer } : {}),
-    },
+    request: pageRequestOf(request),
     url: response.url,
     status: response.status,
     headers: response.headers,
     encoding: response.encoding,
     body: response.body,
+    ...(response.screenshot ? { screenshot: response.screenshot } : {}),
   };
 }

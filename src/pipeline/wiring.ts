@@ -11,6 +11,7 @@ import { HostLimits, type HostLimitsOptions } from '../fetcher/host-limits.js';
 import { importModule, resolveModulePath } from '../load-module.js';
 import type { ResolvedOptions } from '../options.js';
 import { ParserPool } from '../parser/pool.js';
+import { BrowserPool } from '../render/browser-pool.js';
 import { type Spider, spiderFromModule, validateSpider } from '../spider.js';
 import { DistributedStore } from './distributed-store.js';
 import { Frontier } from './frontier.js';
@@ -250,6 +251,8 @@ function createFetcher(
         throw new RedirectError(`redirect to offsite ${url}`);
     },
     hostLimits,
+    // Nothing starts until a request renders: a crawl that never renders loads no browser.
+    renderer: new BrowserPool({ ...options.browser, userAgent: options.userAgent, headers: options.headers }),
     ...(backing.cookieJar ? { cookieJar: backing.cookieJar } : {}),
     ...(backing.sharedRobots ? { sharedRobots: backing.sharedRobots } : {}),
     startUrls: seedUrls,

@@ -99,6 +99,10 @@ export class SinkWriter {
   async close(): Promise<void> {
     try {
       await abortable(this.sink.close(), this.signal);
+    } catch (error) {
+      // A sink given up on is broken by definition; its items are safe in the fallback file, so
+      // its failing close is not a second failure of the crawl.
+      if (!this.fallback) throw error;
     } finally {
       await this.fallback?.close();
     }

@@ -37,7 +37,7 @@ describe('the public API', () => {
     `;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root });
     const { main, demo } = JSON.parse(out.toString()) as { main: string[]; demo: string[] };
-    expect(demo).toEqual(['startDemoSite']);
+    expect(demo).toEqual(['DEMO_EXAMPLES', 'bookLastmod', 'startDemoSite']);
     expect(main).toEqual(expect.arrayContaining(['crawl', 'defineSpider', 'fetchPage', 'sinkFromUri']));
     for (const internal of [
       'Fetcher',

@@ -1,0 +1,78 @@
+/**
+ * What the fetcher asks of a renderer, as plain shapes: the fetcher keeps robots.txt, the network
+ * guard and the host turn; the renderer only drives the browser. Nothing here loads a browser.
+ */
+import type { RenderOptions, ResourceType } from '../types.js';
+
+const DEFAULT_BLOCKED: readonly ResourceType[] = ['image', 'font', 'media'];
+const DEFAULT_SCROLL_WAIT_MS = 2000;
+
+/** Render options with every default filled in. */
+export interface ResolvedRender {
+  waitFor: string | undefined;
+  networkIdle: boolean;
+  scroll: number;
+  scrollWaitMs: number;
+  screenshot: boolean;
+  allowHosts: ReadonlySet<string> | '*';
+  blockResources: ReadonlySet<string>;
+}
+
+export interface RenderJob {
+  url: URL;
+  /** The request's own headers (user agent and crawl headers are the context's). */
+  headers: Record<string, string> | undefined;
+  options: ResolvedRender;
+  /** The whole render, load, waits and scrolls included. */
+  timeoutMs: number;
+  signal: AbortSignal | undefined;
+  /** Whether a sub-request to this URL may go out (network guard); false aborts it. */
+  permit(url: URL): Promise<boolean>;
+  /**
+   * The page's own request has reached the server (its answer began, or it failed after going
+   * out); the host limits count its start from here. Called at least once when it went out.
+   */
+  onSent(): void;
+}
+
+export interface RenderedPage {
+  /** The URL the page ended on, after redirects. */
+  url: string;
+  status: number;
+  headers: Record<string, string>;
+  html: string;
+  screenshot?: Uint8Array;
+  /** Sub-requests refused by host or resource type. */
+  blocked: number;
+}
+
+export interface PageRenderer {
+  render(job: RenderJob): Promise<RenderedPage>;
+  close(): Promise<void>;
+}
+
+/**
+ * Which render options apply to a request: its own `render` wins (`false` turns rendering off,
+ * `true` takes the crawl's options), else the crawl's setting; undefined: fetch plainly.
+ */
+export function renderFor(
+  own: boolean | RenderOptions | undefined,
+  crawl: boolean | RenderOptions,
+): ResolvedRender | undefined {
+  const choice = own ?? crawl;
+  if (choice === false) return undefined;
+  const base = typeof crawl === 'object' ? crawl : {};
+  return resolveRender(choice === true ? base : { ...base, ...choice });
+}
+
+function resolveRender(options: RenderOptions): ResolvedRender {
+  return {
+    waitFor: options.waitFor,
+    networkIdle: options.networkIdle ?? false,
+    scroll: options.scroll ?? 0,
+    scrollWaitMs: options.scrollWaitMs ?? DEFAULT_SCROLL_WAIT_MS,
+    screenshot: options.screenshot ?? false,
+    allowHosts: options.allowHosts === '*' ? '*' : new Set(options.allowHosts ?? []),
+    blockResources: new Set(options.blockResources ?? DEFAULT_BLOCKED),
+  };
+}
