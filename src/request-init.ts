@@ -10,6 +10,7 @@ import { OptionError } from './errors.js';
 import {
   bool,
   checkOptions,
+  documented,
   kind,
   nonEmptyString,
   oneOf,
@@ -42,28 +43,40 @@ const RESOURCE_TYPES: readonly ResourceType[] = [
 /** How a page is rendered (`RenderOptions`), as a request and the `render` setting take it. */
 const renderOptionsSchema = strict({
   waitFor: v.optional(nonEmptyString()),
-  networkIdle: v.optional(bool()),
-  scroll: v.optional(
-    kind<number>(
-      'an integer 0-1000',
-      (x) => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 1000,
+  networkIdle: documented(v.optional(bool()), 'false'),
+  scroll: documented(
+    v.optional(
+      kind<number>(
+        'an integer 0-1000',
+        (x) => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 1000,
+      ),
     ),
+    '0',
   ),
-  scrollWaitMs: v.optional(
-    kind<number>('a positive number', (x) => typeof x === 'number' && Number.isFinite(x) && x > 0),
-  ),
-  screenshot: v.optional(bool()),
-  allowHosts: v.optional(
-    kind<string[] | '*'>(
-      "an array of hostnames or '*'",
-      (x) => x === '*' || (Array.isArray(x) && x.every((h) => typeof h === 'string' && h !== '')),
+  scrollWaitMs: documented(
+    v.optional(
+      kind<number>('a positive number', (x) => typeof x === 'number' && Number.isFinite(x) && x > 0),
     ),
+    '2000',
   ),
-  blockResources: v.optional(
-    kind<ResourceType[]>(
-      `an array of resource types (${RESOURCE_TYPES.join(', ')})`,
-      (x) => Array.isArray(x) && x.every((t) => RESOURCE_TYPES.includes(t as ResourceType)),
+  screenshot: documented(v.optional(bool()), 'false'),
+  allowHosts: documented(
+    v.optional(
+      kind<string[] | '*'>(
+        "an array of hostnames or '*'",
+        (x) => x === '*' || (Array.isArray(x) && x.every((h) => typeof h === 'string' && h !== '')),
+      ),
     ),
+    '[]',
+  ),
+  blockResources: documented(
+    v.optional(
+      kind<ResourceType[]>(
+        `an array of resource types (${RESOURCE_TYPES.join(', ')})`,
+        (x) => Array.isArray(x) && x.every((t) => RESOURCE_TYPES.includes(t as ResourceType)),
+      ),
+    ),
+    "['image', 'font', 'media']",
   ),
 });
 
