@@ -80,7 +80,7 @@ function serveShop(books: number): Promise<{ url: string; child: ChildProcess }>
     let text = '';
     child.stderr.on('data', (chunk: Buffer) => {
       text += chunk.toString();
-      const url = /demo shop at (\S+)/.exec(text)?.[1];
+      const url = /demo (?:site|shop) at (\S+)/.exec(text)?.[1];
       if (url) resolve({ url, child });
     });
     child.once('exit', (code) => reject(new Error(`the benchmark site exited (${code}): ${text.trim()}`)));
