@@ -87,12 +87,14 @@ export class Scheduler {
 
   /**
    * A crawl-wide limit another process (or this one) reached: the page budget once the requests
-   * already taken here are started, the item limit at once.
+   * already taken here are on the wire (one still waiting for its host's turn would be put back
+   * after a stop, its share of the budget spent and never fetched), the item limit at once.
    */
   private stopAtSharedLimit(): void {
     const { store } = this.stages;
     const reached = store.limits?.reached;
-    if (reached && (reached !== 'maxPages' || store.pending === 0)) this.context.stop(reached);
+    const allStarted = store.pending === 0 && this.fetching === 0;
+    if (reached && (reached !== 'maxPages' || allStarted)) this.context.stop(reached);
   }
 
   /** Waits for the work in flight; after a stop it gets `stopGraceMs` to finish, then it is cancelled. */
