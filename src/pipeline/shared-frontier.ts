@@ -66,14 +66,6 @@ export interface ProcessReport {
   inFlight: number;
 }
 
-/**
- * The gap starts when Redis grants a turn, but the request reaches the wire a little later, and
- * later by a different amount in each process; admissions are spaced this much wider (a share of
- * the gap, capped) so the server does not see two processes' requests closer than the gap.
- */
-const CROSS_PROCESS_MARGIN = 0.25;
-const MAX_CROSS_PROCESS_MARGIN_MS = 50;
-
 /** How long a lock (the start requests, a robots.txt fetch) is held without renewal. */
 const LOCK_MS = 30_000;
 const LOCK_POLL_MS = 100;
@@ -239,8 +231,7 @@ export class SharedFrontier {
     const slot = randomUUID();
     const keys = [`host:${origin}`, `slots:${origin}`, `throttle:${origin}`];
     const gapMs = startGapMs(limit.delayMs, limit.jitterMs, this.random);
-    const spacedMs = gapMs + Math.min(gapMs * CROSS_PROCESS_MARGIN, MAX_CROSS_PROCESS_MARGIN_MS);
-    const args = [slot, String(limit.concurrency), String(Math.ceil(spacedMs)), String(this.leaseMs)];
+    const args = [slot, String(limit.concurrency), String(Math.ceil(gapMs)), String(this.leaseMs)];
     const wait = Number(await this.eval(lua.GATE, keys, args));
     if (wait < 0) return { waitMs: Number.POSITIVE_INFINITY };
     if (wait !== 0) return { waitMs: wait };
