@@ -20,16 +20,19 @@ export interface RecentFailure {
   stage: string;
 }
 
-export interface HostRow extends Partial<HostLatency> {
-  host: string;
-  active: number;
-  concurrency: number;
-  delayMs: number;
-  configuredConcurrency: number;
-  configuredDelayMs: number;
-  throttled: boolean;
-  waitMs: number;
-}
+/** A host's limits and load (as `Crawl.hosts()` gives them) joined with its response times. */
+export type HostRow = Omit<HostSnapshot, 'origin' | 'crawlDelayMs'> & Partial<HostLatency> & { host: string };
+
+/** A host seen only in response times: nothing in flight, no limits remembered. */
+const IDLE = {
+  active: 0,
+  concurrency: 0,
+  delayMs: 0,
+  configuredConcurrency: 0,
+  configuredDelayMs: 0,
+  throttled: false,
+  waitMs: 0,
+};
 
 /** One JSON document: what the dashboard polls and what the report embeds. */
 export interface MonitorState {
@@ -117,33 +120,14 @@ export class CrawlWatcher {
 /** Limits and load joined with response times, per host; hosts with only one of the two included. */
 function hostRows(limits: HostSnapshot[], latency: HostLatency[]): HostRow[] {
   const rows = new Map<string, HostRow>();
-  for (const l of limits) {
-    const host = hostOf(l.origin);
-    rows.set(host, {
-      host,
-      active: l.active,
-      concurrency: l.concurrency,
-      delayMs: l.delayMs,
-      configuredConcurrency: l.configuredConcurrency,
-      configuredDelayMs: l.configuredDelayMs,
-      throttled: l.throttled,
-      waitMs: l.waitMs,
-    });
+  for (const { origin, crawlDelayMs: _crawlDelayMs, ...load } of limits) {
+    const host = hostOf(origin);
+    rows.set(host, { host, ...load });
   }
   for (const t of latency) {
     const row = rows.get(t.host);
     if (row) Object.assign(row, t);
-    else
-      rows.set(t.host, {
-        ...t,
-        active: 0,
-        concurrency: 0,
-        delayMs: 0,
-        configuredConcurrency: 0,
-        configuredDelayMs: 0,
-        throttled: false,
-        waitMs: 0,
-      });
+    else rows.set(t.host, { ...IDLE, ...t });
   }
   return [...rows.values()].sort((a, b) => b.active - a.active || (b.responses ?? 0) - (a.responses ?? 0));
 }
