@@ -36,7 +36,6 @@ const ROWS_PER_STATEMENT = 5_000;
 export class PostgresSink implements Sink {
   readonly label: string;
   private pool: Pool | undefined;
-  private readonly guarded = new WeakSet<PoolClient>();
   private readonly table: string;
 
   constructor(
@@ -58,6 +57,11 @@ export class PostgresSink implements Sink {
     const pool = new pg.Pool({ connectionString: this.connectionString, max: 2 });
     // An idle connection the server ends is dropped by the pool; the next write opens another.
     pool.on('error', () => {});
+    // A connection the server ends while it is checked out reports it as an event as well as
+    // failing the next query, and the pool listens only while it is idle. The listener goes on as
+    // the connection is made: the server's FATAL can arrive in the same read as its first
+    // ReadyForQuery, before the caller of connect() runs.
+    pool.on('connect', (client) => client.on('error', () => {}));
     try {
       // Created only when missing: a role that may write rows need not be allowed to create tables.
       if (!(await this.checkShape(pool)))
@@ -81,12 +85,6 @@ export class PostgresSink implements Sink {
     let client: PoolClient | undefined;
     try {
       client = await this.pool.connect();
-      // A connection the server ends while it is checked out reports it as an event as well as
-      // failing the query; the pool listens only while it is idle.
-      if (!this.guarded.has(client)) {
-        this.guarded.add(client);
-        client.on('error', () => {});
-      }
       await client.query('BEGIN');
       for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT)
         await client.query(UPSERT(this.table), [JSON.stringify(rows.slice(i, i + ROWS_PER_STATEMENT))]);

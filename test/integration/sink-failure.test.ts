@@ -147,3 +147,87 @@ describe.skipIf(!DATABASE_URL)('a PostgreSQL output that fails mid-crawl', () =>
     expect(await idsStored(table, dir)).toEqual(all);
   });
 });
+
+/**
+ * A PostgreSQL server that answers its first connection (every query returns no rows), then, once
+ * told, ends it and ends each later connection in the very write that lets it in, as a restarting
+ * server can.
+ */
+async function serverThatTerminatesOnConnect() {
+  const { createServer } = await import('node:net');
+  const message = (type: string, body: Buffer | string = Buffer.alloc(0)) => {
+    const data = typeof body === 'string' ? Buffer.from(body) : body;
+    const head = Buffer.alloc(5);
+    head.write(type, 0, 'latin1');
+    head.writeInt32BE(data.length + 4, 1);
+    return Buffer.concat([head, data]);
+  };
+  const terminated = message('E', 'SFATAL\0C57P01\0Mterminating connection due to administrator command\0\0');
+  const ready = message('Z', 'I');
+  const replies: Record<string, Buffer> = {
+    P: message('1'),
+    B: message('2'),
+    D: message('n'),
+    E: message('C', 'SELECT 0\0'),
+    S: ready,
+    Q: Buffer.concat([message('C', 'CREATE TABLE\0'), ready]),
+  };
+  const sockets: import('node:net').Socket[] = [];
+  let ending = false;
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    socket.on('error', () => {});
+    let pending = Buffer.alloc(0);
+    let started = false;
+    socket.on('data', (chunk) => {
+      pending = Buffer.concat([pending, chunk]);
+      for (;;) {
+        const headLength = started ? 5 : 4;
+        if (pending.length < headLength) return;
+        const length = pending.readInt32BE(started ? 1 : 0) + (started ? 1 : 0);
+        if (pending.length < length) return;
+        const type = started ? String.fromCharCode(pending[0]!) : '';
+        pending = pending.subarray(length);
+        if (!started) {
+          started = true;
+          const welcome = Buffer.concat([message('R', Buffer.alloc(4)), ready]);
+          socket.write(ending ? Buffer.concat([welcome, terminated]) : welcome);
+          if (ending) socket.end();
+        } else if (type === 'X') socket.end();
+        else if (replies[type]) socket.write(replies[type]);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `postgres://trawl@127.0.0.1:${port}/test`,
+    /** Ends the open connections with FATAL and lets every later one in only to end it. */
+    terminateAll() {
+      ending = true;
+      for (const socket of sockets) socket.end(terminated);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('a PostgreSQL server that ends each connection as it lets it in', () => {
+  it('fails the write with a clear error instead of crashing the process', async () => {
+    const server = await serverThatTerminatesOnConnect();
+    cleanup.push(() => server.close());
+    const sink = new PostgresSink(server.url, { table: 'items' });
+    await sink.open();
+    server.terminateAll();
+    await sleep(50);
+    const item = { key: 'k', spider: 's', url: 'http://127.0.0.1/', item: { a: 1 }, scrapedAt: Date.now() };
+    await expect(sink.write([item as never])).rejects.toThrow(/PostgreSQL upsert into "items" failed/);
+    await expect(sink.write([item as never])).rejects.toThrow(/PostgreSQL upsert into "items" failed/);
+    await sink.close();
+    // Give the process a turn to report an error event nobody listened to.
+    await sleep(50);
+  });
+});
