@@ -63,20 +63,24 @@ try {
   for (const [name, uri] of outputs.filter(([name]) => !only || name.includes(only))) {
     for (const batchSize of [100, 1000]) {
       await cleanUp(name);
-      const sink = sinkFromUri(uri());
-      const started = performance.now();
-      await sink.open?.({ signal: new AbortController().signal, warn: () => undefined });
-      for (let i = 0; i < count; i += batchSize) await sink.write(records.slice(i, i + batchSize));
-      await sink.close();
-      const ms = performance.now() - started;
-      console.error(`${name} batch ${batchSize}: ${Math.round(ms)} ms`);
-      results.push({
-        output: name,
-        batchSize,
-        items: count,
-        ms: Math.round(ms),
-        itemsPerSecond: Math.round(count / (ms / 1000)),
-      });
+      // PostgreSQL runs twice on the same table: into an empty one, then over rows every key already has.
+      const passes = name.startsWith('postgres') ? [name, `${name} over existing rows`] : [name];
+      for (const label of passes) {
+        const sink = sinkFromUri(uri());
+        const started = performance.now();
+        await sink.open?.({ signal: new AbortController().signal, warn: () => undefined });
+        for (let i = 0; i < count; i += batchSize) await sink.write(records.slice(i, i + batchSize));
+        await sink.close();
+        const ms = performance.now() - started;
+        console.error(`${label} batch ${batchSize}: ${Math.round(ms)} ms`);
+        results.push({
+          output: label,
+          batchSize,
+          items: count,
+          ms: Math.round(ms),
+          itemsPerSecond: Math.round(count / (ms / 1000)),
+        });
+      }
     }
     await cleanUp(name);
   }
