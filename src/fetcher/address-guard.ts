@@ -147,6 +147,14 @@ export class AddressGuard {
       this.lookup(url.hostname, { all: true }, (error) => (error ? reject(error) : resolve())),
     );
   }
+
+  /** `checkResolved` as a verdict, for a browser's sub-request, which is refused rather than thrown. */
+  resolvesAllowed(url: URL): Promise<boolean> {
+    return this.checkResolved(url).then(
+      () => true,
+      () => false,
+    );
+  }
 }
 
 /** The IP in a URL hostname (IPv6 without brackets), or undefined for a DNS name. */

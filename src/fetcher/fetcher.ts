@@ -23,8 +23,8 @@ import { headersToDrop, isRedirect, nextHop, withoutHeaders } from './redirects.
 import { parseRetryAfter } from './retry.js';
 import { loadRobotsTxt } from './robots-loader.js';
 import { RobotsCache, type RobotsRules, type RobotsVerdict } from './robots.js';
-import { renderFor, type ResolvedRender } from '../render/renderer.js';
-import { renderedResponse } from './rendered-response.js';
+import { type DocumentAnswer, renderFor, type ResolvedRender } from '../render/renderer.js';
+import { answerStartedAt, renderedResponse } from './rendered-response.js';
 
 const TEXT_TYPES =
   /^(text\/|application\/([\w.+-]*\+)?(json|xml|javascript|ecmascript|x-www-form-urlencoded)|application\/(rss|atom)\+xml|image\/svg\+xml)/i;
@@ -206,6 +206,9 @@ export class Fetcher {
     if (!this.usesAdmission(origin, admission)) await this.options.hostLimits?.turn(origin, signal);
     let sent = false;
     const sentAt = performance.now();
+    let answered: DocumentAnswer | undefined;
+    const judge = (unanswered: number | 'timeout' | 'error') =>
+      this.observe(origin, answered?.status ?? unanswered, answerStartedAt(answered, sentAt));
     let page;
     try {
       page = await this.options.renderer!.render({
@@ -214,12 +217,9 @@ export class Fetcher {
         options: render,
         timeoutMs: this.options.timeouts.totalMs,
         signal,
-        permit: (url) =>
-          this.guard.checkResolved(url).then(
-            () => true,
-            () => false,
-          ),
-        onSent: () => {
+        permit: (url) => this.guard.resolvesAllowed(url),
+        onSent: (answer) => {
+          answered = answer ?? answered;
           if (sent) return;
           sent = true;
           this.options.hostLimits?.sent(origin);
@@ -227,10 +227,10 @@ export class Fetcher {
       });
     } catch (error) {
       if (!sent) this.options.hostLimits?.unsent(origin);
-      else this.observe(origin, error instanceof TimeoutError ? 'timeout' : 'error', sentAt);
+      else judge(error instanceof TimeoutError ? 'timeout' : 'error');
       throw error;
     }
-    this.observe(origin, page.status, sentAt);
+    judge(page.status);
     if (page.url !== target.href) this.options.checkRedirect?.(page.url);
     if (page.status >= 400 && !this.accepts(request, page.status))
       throw new HttpStatusError(page.status, page.url, page.headers['retry-after']);

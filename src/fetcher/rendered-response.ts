@@ -1,4 +1,4 @@
-import type { RenderedPage } from '../render/renderer.js';
+import type { DocumentAnswer, RenderedPage } from '../render/renderer.js';
 import type { FetchedResponse } from '../types.js';
 import { withoutHeaders } from './redirects.js';
 
@@ -20,4 +20,12 @@ export function renderedResponse(page: RenderedPage, startedMs: number): Fetched
     elapsedMs: performance.now() - startedMs,
     ...(page.screenshot ? { screenshot: page.screenshot } : {}),
   };
+}
+
+/**
+ * When the answer a rendered page's host is judged by began: the last answer to the page's own
+ * request, back-dated by its time to first byte, so the browser's work after it is not counted.
+ */
+export function answerStartedAt(answer: DocumentAnswer | undefined, sentAt: number): number {
+  return answer?.latencyMs === undefined ? sentAt : performance.now() - answer.latencyMs;
 }

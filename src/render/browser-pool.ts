@@ -53,7 +53,9 @@ export class BrowserPool implements PageRenderer {
       const main = page.mainFrame();
       page.on('response', (response) => {
         const request = response.request();
-        if (request.isNavigationRequest() && request.frame() === main) job.onSent();
+        if (!request.isNavigationRequest() || request.frame() !== main) return;
+        const { responseStart } = request.timing();
+        job.onSent({ status: response.status(), latencyMs: responseStart >= 0 ? responseStart : undefined });
       });
       await page.route('**/*', (route) => this.filter(route, job, blocked, passed));
       const work = settlePage(page, job, () => stop.aborted);

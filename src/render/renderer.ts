@@ -30,9 +30,18 @@ export interface RenderJob {
   permit(url: URL): Promise<boolean>;
   /**
    * The page's own request has reached the server (its answer began, or it failed after going
-   * out); the host limits count its start from here. Called at least once when it went out.
+   * out); the host limits count its start from here. Called at least once when it went out, with
+   * the answer when one came: its status and the server's time to first byte, which is what the
+   * adaptive throttle should judge the host by, not how long the browser then took.
    */
-  onSent(): void;
+  onSent(answer?: DocumentAnswer): void;
+}
+
+/** The answer to a page's own request (each hop of a redirect is one). */
+export interface DocumentAnswer {
+  status: number;
+  /** From the request going out to the first byte of the answer, as the browser timed it. */
+  latencyMs: number | undefined;
 }
 
 export interface RenderedPage {

@@ -56,6 +56,13 @@ function site(seen: Seen[]) {
     }
     if (url.pathname === '/with-image')
       return html(`<img src="/pixel.png"><link rel="stylesheet" href="/style.css">${scripted('imaged')}`);
+    const busy = /^\/busy\/(\d+)$/.exec(url.pathname);
+    if (busy) {
+      // Answered at once; the page's own script then takes its time (long from the fifth page on).
+      const ms = Number(busy[1]) < 4 ? 10 : 1200;
+      return html(`<!doctype html><div id="app"></div>
+<script>setTimeout(() => { document.getElementById('app').innerHTML = '<h1>busy</h1>'; }, ${ms});</script>`);
+    }
     return html(scripted(url.pathname));
   };
   return { handler, stats };
@@ -124,6 +131,21 @@ describe.skipIf(!chromium)('rendering in Chromium', () => {
     const loads = seen.filter((s) => s.path.startsWith('/g')).map((s) => s.at);
     expect(loads).toHaveLength(4);
     for (let i = 1; i < loads.length; i++) expect(loads[i]! - loads[i - 1]!).toBeGreaterThanOrEqual(245);
+  });
+
+  it('judges the host by its answers, not by how long the scripts of its pages ran: a slow page does not throttle a fast server', async () => {
+    const job = crawl(
+      { ...headings, settings: { ...headings.settings, render: { waitFor: 'h1' } } },
+      { workers: 0, retries: 0, start: Array.from({ length: 12 }, (_, i) => url(`/busy/${i}`)) },
+    );
+    const throttled: string[] = [];
+    job.events.on('response', () => {
+      for (const host of job.hosts()) if (host.throttled) throttled.push(`${host.origin} ${host.delayMs} ms`);
+    });
+    let items = 0;
+    for await (const item of job) if (item.h1 === 'busy') items++;
+    expect(items).toBe(12);
+    expect(throttled).toEqual([]);
   });
 
   it('renders at most `browser.contexts` pages at once', async () => {
