@@ -10,8 +10,27 @@ import { findChromium } from './find-chromium.js';
 import type { PageRenderer, RenderedPage, RenderJob } from './renderer.js';
 import { settlePage } from './settle-page.js';
 
+/** What the one render in progress on a slot's tab counts and is told. */
+interface Visit {
+  job: RenderJob;
+  /** Sub-requests refused. */
+  blocked: number;
+  /** The page's own request passed the route, so it may have reached the server. */
+  documentPassed: boolean;
+  crashed(error: RenderError): void;
+}
+
+/**
+ * One rendering slot: a context and the one tab in it that loads page after page. Opening a tab
+ * costs more than the load of a small page, so a tab is kept until its context is replaced or a
+ * render fails on it (what a failed page left behind is not trusted).
+ */
 interface Slot {
   context: BrowserContext | undefined;
+  tab: Page | undefined;
+  /** The tab sends request headers of its own (set by the last render that had any). */
+  tabHeaders: boolean;
+  visit: Visit | undefined;
   pages: number;
 }
 
@@ -28,49 +47,44 @@ export class BrowserPool implements PageRenderer {
   private closed = false;
 
   constructor(private readonly options: BrowserPoolOptions) {
-    for (let i = 0; i < (options.contexts ?? 2); i++) this.free.push({ context: undefined, pages: 0 });
+    for (let i = 0; i < (options.contexts ?? 2); i++)
+      this.free.push({ context: undefined, tab: undefined, tabHeaders: false, visit: undefined, pages: 0 });
   }
 
   async render(job: RenderJob): Promise<RenderedPage> {
     const slot = await this.acquire(job.signal);
     let page: Page | undefined;
-    const passed = { document: false };
+    let failed = false;
     const deadline = AbortSignal.timeout(job.timeoutMs);
     const stop = job.signal ? AbortSignal.any([job.signal, deadline]) : deadline;
     const onStop = () => void page?.close().catch(() => undefined);
     stop.addEventListener('abort', onStop, { once: true });
+    const crashed = new Promise<never>((_, reject) => {
+      slot.visit = { job, blocked: 0, documentPassed: false, crashed: reject };
+    });
+    crashed.catch(() => undefined);
+    const visit = slot.visit!;
     try {
-      const context = await this.contextOf(slot);
-      page = await context.newPage();
-      const crashed = new Promise<never>((_, reject) => {
-        page!.once('crash', () => reject(new RenderError(`the renderer crashed on ${job.url.href}`)));
-      });
-      crashed.catch(() => undefined);
-      const blocked = { count: 0 };
-      // The gap is kept from the page's answer, not from when Chromium was told to send: that is
-      // the first moment the request has certainly reached the server (a new context's first
-      // request waits for its own connection), so the server never sees two loads closer.
-      const main = page.mainFrame();
-      page.on('response', (response) => {
-        const request = response.request();
-        if (!request.isNavigationRequest() || request.frame() !== main) return;
-        const { responseStart } = request.timing();
-        job.onSent({ status: response.status(), latencyMs: responseStart >= 0 ? responseStart : undefined });
-      });
-      await page.route('**/*', (route) => this.filter(route, job, blocked, passed));
-      const work = settlePage(page, job, () => stop.aborted);
-      const result = await Promise.race([work, crashed]);
-      return { ...result, blocked: blocked.count };
+      page = await this.tabOf(slot);
+      if (job.headers || slot.tabHeaders) await page.setExtraHTTPHeaders(job.headers ?? {});
+      slot.tabHeaders = job.headers !== undefined;
+      const result = await Promise.race([settlePage(page, job, () => stop.aborted), crashed]);
+      return { ...result, blocked: visit.blocked };
     } catch (error) {
+      failed = true;
       // The page's request went out and may have reached the server: count it as a start.
-      if (passed.document) job.onSent();
+      if (visit.documentPassed) job.onSent();
       if (deadline.aborted) throw new TimeoutError('total', job.timeoutMs, { cause: error }, job.url.host);
       if (job.signal?.aborted) throw error;
       if (error instanceof RenderError || error instanceof BrowserUnavailableError) throw error;
       throw new RenderError(`${job.url.href}: ${(error as Error).message.split('\n')[0]}`, { cause: error });
     } finally {
       stop.removeEventListener('abort', onStop);
-      await page?.close().catch(() => undefined);
+      slot.visit = undefined;
+      if (failed || stop.aborted) {
+        slot.tab = undefined;
+        await page?.close().catch(() => undefined);
+      }
       this.release(slot);
     }
   }
@@ -82,20 +96,21 @@ export class BrowserPool implements PageRenderer {
     if (browser) await browser.then((b) => b.close()).catch(() => undefined);
   }
 
-  /** Sub-requests: blocked resource types and other hosts are refused, the rest pass the network guard. */
-  private async filter(
-    route: Route,
-    job: RenderJob,
-    blocked: { count: number },
-    passed: { document: boolean },
-  ): Promise<void> {
+  /**
+   * Every request of a slot's tab: blocked resource types and other hosts are refused, the rest
+   * pass the network guard; between renders nothing goes out.
+   */
+  private async filter(route: Route, slot: Slot): Promise<void> {
+    const visit = slot.visit;
     const request = route.request();
     let url: URL;
     try {
       url = new URL(request.url());
     } catch {
-      return route.abort('blockedbyclient');
+      return route.abort('blockedbyclient').catch(() => undefined);
     }
+    if (!visit) return route.abort('blockedbyclient').catch(() => undefined);
+    const { job } = visit;
     const { allowHosts, blockResources } = job.options;
     const ownHost = url.hostname === job.url.hostname;
     const refused =
@@ -105,11 +120,38 @@ export class BrowserPool implements PageRenderer {
       // The page's own address was checked before it loaded.
       (!ownHost && !(await job.permit(url).catch(() => false)));
     if (refused) {
-      blocked.count++;
+      visit.blocked++;
       return route.abort('blockedbyclient').catch(() => undefined);
     }
-    if (request.isNavigationRequest() && request.frame().parentFrame() === null) passed.document = true;
+    if (request.isNavigationRequest() && request.frame().parentFrame() === null) visit.documentPassed = true;
     return route.fallback().catch(() => undefined);
+  }
+
+  /** The slot's tab, opened (with its route and listeners) when it has none. */
+  private async tabOf(slot: Slot): Promise<Page> {
+    const context = await this.contextOf(slot);
+    if (slot.tab && !slot.tab.isClosed()) return slot.tab;
+    const tab = await context.newPage();
+    slot.tab = tab;
+    slot.tabHeaders = false;
+    tab.once('crash', () =>
+      slot.visit?.crashed(new RenderError(`the renderer crashed on ${slot.visit.job.url.href}`)),
+    );
+    // The gap is kept from the page's answer, not from when Chromium was told to send: that is
+    // the first moment the request has certainly reached the server (a new context's first
+    // request waits for its own connection), so the server never sees two loads closer.
+    const main = tab.mainFrame();
+    tab.on('response', (response) => {
+      const request = response.request();
+      if (!slot.visit || !request.isNavigationRequest() || request.frame() !== main) return;
+      const { responseStart } = request.timing();
+      slot.visit.job.onSent({
+        status: response.status(),
+        latencyMs: responseStart >= 0 ? responseStart : undefined,
+      });
+    });
+    await tab.route('**/*', (route) => this.filter(route, slot));
+    return tab;
   }
 
   private async acquire(signal: AbortSignal | undefined): Promise<Slot> {
@@ -142,10 +184,12 @@ export class BrowserPool implements PageRenderer {
     if (slot.context && slot.pages >= (this.options.pagesPerContext ?? 50)) {
       const old = slot.context;
       slot.context = undefined;
+      slot.tab = undefined;
       await old.close().catch(() => undefined);
     }
     if (!slot.context || !slot.context.browser()?.isConnected()) {
       const browser = await this.launch();
+      slot.tab = undefined;
       slot.context = await browser.newContext({
         userAgent: this.options.userAgent,
         extraHTTPHeaders: this.options.headers,

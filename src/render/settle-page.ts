@@ -12,7 +12,6 @@ export async function settlePage(
   stopped: () => boolean,
 ): Promise<Omit<RenderedPage, 'blocked'>> {
   const { options, timeoutMs } = job;
-  if (job.headers) await page.setExtraHTTPHeaders(job.headers);
   const response = await page.goto(job.url.href, { waitUntil: 'load', timeout: timeoutMs });
   if (!response) throw new RenderError(`${job.url.href}: no response`);
   if (options.waitFor) {

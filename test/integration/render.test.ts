@@ -23,6 +23,7 @@ interface Seen {
   path: string;
   at: number;
   cookie: string | undefined;
+  header: string | undefined;
 }
 
 function site(seen: Seen[]) {
@@ -30,7 +31,12 @@ function site(seen: Seen[]) {
   const stats = { maxOpen: 0 };
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    seen.push({ path: url.pathname, at: performance.now(), cookie: req.headers.cookie });
+    seen.push({
+      path: url.pathname,
+      at: performance.now(),
+      cookie: req.headers.cookie,
+      header: req.headers['x-request-header'] as string | undefined,
+    });
     const html = (body: string, headers: Record<string, string> = {}) => {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...headers });
       res.end(body);
@@ -167,6 +173,24 @@ describe.skipIf(!chromium)('rendering in Chromium', () => {
     await run(spider, { start, perHost: { concurrency: 1 } });
     const cookies = seen.filter((s) => s.path.startsWith('/cookie/')).map((s) => s.cookie ?? null);
     expect(cookies).toEqual([null, 'seen=1', null, 'seen=1']);
+  });
+
+  it("sends a request's own headers with its page only, not with the next page loaded in the same context", async () => {
+    seen.length = 0;
+    const spider = { ...headings, settings: { ...headings.settings, browser: { contexts: 1 } } };
+    const start = [
+      { url: url('/h/1'), headers: { 'x-request-header': 'one' } },
+      { url: url('/h/2') },
+      { url: url('/h/3'), headers: { 'x-request-header': 'three' } },
+    ];
+    const { items } = await run(spider, { start, perHost: { concurrency: 1 } });
+    expect(items).toHaveLength(3);
+    const sent = seen.filter((s) => s.path.startsWith('/h/')).map((s) => [s.path, s.header ?? null]);
+    expect(sent).toEqual([
+      ['/h/1', 'one'],
+      ['/h/2', null],
+      ['/h/3', 'three'],
+    ]);
   });
 
   it('a page that hangs the renderer is a timeout failure and the crawl goes on', async () => {
