@@ -1,4 +1,5 @@
-import { CookieJar } from 'tough-cookie';
+import { Cookie, CookieJar } from 'tough-cookie';
+import type { BrowserCookie, BrowserCookieJar } from '../render/renderer.js';
 
 /**
  * The cookie jar of one crawl: Set-Cookie answers are kept per domain and path and sent back on
@@ -41,6 +42,20 @@ export class CookieSession {
     if (changed) for (const listener of this.listeners) listener();
   }
 
+  /** The jar as a browser sees it, for rendered pages: one session across both paths. */
+  forBrowser(): BrowserCookieJar {
+    return {
+      get: async (url) => (await this.jar.getCookies(url)).map(toBrowser),
+      put: async (url, cookies) => {
+        const held = new Map((await this.jar.getCookies(url)).map((c) => [c.key, c.value]));
+        const changed = cookies
+          .filter((c) => held.get(c.name) !== c.value)
+          .map((c) => fromBrowser(c).toString());
+        if (changed.length > 0) await this.store(url, changed);
+      },
+    };
+  }
+
   /** Calls `listener` after every response that set (or replaced, or expired) a cookie. */
   onChange(listener: () => void): void {
     this.listeners.push(listener);
@@ -64,4 +79,35 @@ export class CookieSession {
       name = name.slice(dot + 1);
     }
   }
+}
+
+function toBrowser(cookie: Cookie): BrowserCookie {
+  const host = cookie.domain ?? '';
+  const expires = cookie.expires instanceof Date ? Math.floor(cookie.expires.getTime() / 1000) : -1;
+  const sameSite = (cookie.sameSite ?? '').toLowerCase();
+  return {
+    name: cookie.key,
+    value: cookie.value,
+    domain: cookie.hostOnly ? host : `.${host}`,
+    path: cookie.path ?? '/',
+    expires,
+    httpOnly: cookie.httpOnly,
+    secure: cookie.secure,
+    // Chromium refuses SameSite=None without Secure, as it refuses that Set-Cookie from a server.
+    sameSite: sameSite === 'strict' ? 'Strict' : sameSite === 'none' && cookie.secure ? 'None' : 'Lax',
+  };
+}
+
+/** As a Set-Cookie line from the page's own host: a host-only cookie stays host-only. */
+function fromBrowser(cookie: BrowserCookie): Cookie {
+  return new Cookie({
+    key: cookie.name,
+    value: cookie.value,
+    domain: cookie.domain.startsWith('.') ? cookie.domain.slice(1) : null,
+    path: cookie.path,
+    expires: cookie.expires >= 0 ? new Date(cookie.expires * 1000) : 'Infinity',
+    httpOnly: cookie.httpOnly,
+    secure: cookie.secure,
+    sameSite: cookie.sameSite.toLowerCase(),
+  });
 }

@@ -218,6 +218,7 @@ export class Fetcher {
         timeoutMs: this.options.timeouts.totalMs,
         signal,
         permit: (url) => this.guard.resolvesAllowed(url),
+        cookies: this.cookies?.forBrowser(),
         onSent: (answer) => {
           answered = answer ?? answered;
           if (sent) return;

@@ -7,7 +7,7 @@ import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { BrowserUnavailableError, RenderError, TimeoutError } from '../errors.js';
 import type { BrowserOptions } from '../options.js';
 import { findChromium } from './find-chromium.js';
-import type { PageRenderer, RenderedPage, RenderJob } from './renderer.js';
+import type { BrowserCookie, PageRenderer, RenderedPage, RenderJob } from './renderer.js';
 import { settlePage } from './settle-page.js';
 
 /** What the one render in progress on a slot's tab counts and is told. */
@@ -66,9 +66,12 @@ export class BrowserPool implements PageRenderer {
     const visit = slot.visit!;
     try {
       page = await this.tabOf(slot);
+      const { context } = slot;
+      if (job.cookies) await giveCookies(context!, await job.cookies.get(job.url.href));
       if (job.headers || slot.tabHeaders) await page.setExtraHTTPHeaders(job.headers ?? {});
       slot.tabHeaders = job.headers !== undefined;
       const result = await Promise.race([settlePage(page, job, () => stop.aborted), crashed]);
+      if (job.cookies) await job.cookies.put(result.url, await context!.cookies(result.url));
       return { ...result, blocked: visit.blocked };
     } catch (error) {
       failed = true;
@@ -219,6 +222,14 @@ export class BrowserPool implements PageRenderer {
     });
     return started;
   }
+}
+
+/** The crawl's cookies into the context; one Chromium refuses does not keep the others out. */
+async function giveCookies(context: BrowserContext, cookies: BrowserCookie[]): Promise<void> {
+  if (cookies.length === 0) return;
+  await context
+    .addCookies(cookies)
+    .catch(() => Promise.all(cookies.map((cookie) => context.addCookies([cookie]).catch(() => undefined))));
 }
 
 async function startChromium(options: BrowserOptions): Promise<Browser> {

@@ -35,6 +35,30 @@ export interface RenderJob {
    * adaptive throttle should judge the host by, not how long the browser then took.
    */
   onSent(answer?: DocumentAnswer): void;
+  /** The crawl's cookie jar, shared with the browser; undefined when the crawl keeps no cookies. */
+  cookies: BrowserCookieJar | undefined;
+}
+
+/** A cookie as a browser context takes and gives it (Playwright's shape). */
+export interface BrowserCookie {
+  name: string;
+  value: string;
+  /** A leading dot: sent to subdomains too; none: to this host only. */
+  domain: string;
+  path: string;
+  /** Seconds since the epoch; -1 for a session cookie. */
+  expires: number;
+  httpOnly: boolean;
+  secure: boolean;
+  sameSite: 'Strict' | 'Lax' | 'None';
+}
+
+/** The crawl's cookies for one page, read before it loads and written back after. */
+export interface BrowserCookieJar {
+  /** The cookies a request to `url` would send. */
+  get(url: string): Promise<BrowserCookie[]>;
+  /** Keeps what the browser holds for `url` (set by the page's answers or its scripts). */
+  put(url: string, cookies: readonly BrowserCookie[]): Promise<void>;
 }
 
 /** The answer to a page's own request (each hop of a redirect is one). */

@@ -56,6 +56,11 @@ function site(seen: Seen[]) {
       return;
     }
     if (url.pathname.startsWith('/cookie/')) return html(scripted(url.pathname), { 'set-cookie': 'seen=1' });
+    if (url.pathname === '/login')
+      return html('<a href="/scripted-cookie">on</a>', { 'set-cookie': 'session=s1; Path=/; HttpOnly' });
+    if (url.pathname === '/scripted-cookie')
+      return html(`<!doctype html><div id="app"></div><a href="/after-render">on</a>
+<script>document.cookie = 'chosen=blue; path=/'; document.getElementById('app').innerHTML = '<h1>set</h1>';</script>`);
     if (url.pathname === '/pixel.png') {
       res.writeHead(200, { 'content-type': 'image/png' });
       return res.end();
@@ -163,14 +168,37 @@ describe.skipIf(!chromium)('rendering in Chromium', () => {
     expect(stats.maxOpen).toBe(1);
   });
 
-  it('replaces a context after pagesPerContext pages (a fresh context has no cookies)', async () => {
+  it('shares one cookie session between plain and rendered pages, both ways', async () => {
+    seen.length = 0;
+    const spider: Spider = {
+      name: 'session',
+      settings: { browser: { executablePath: chromium ?? 'chromium' } },
+      *parse(page: Page) {
+        const path = new URL(page.url).pathname;
+        yield { path, h1: page.$('h1').text() || null };
+        // The login answer is fetched plainly; the next page renders; the one after is plain again.
+        if (path === '/login') yield page.follow('/scripted-cookie', { render: { waitFor: 'h1' } });
+        if (path === '/scripted-cookie') yield page.follow('/after-render');
+      },
+    };
+    const { items, failures } = await run(spider, { start: [url('/login')] });
+    expect(failures).toEqual([]);
+    expect(items.map((i) => i.path)).toEqual(['/login', '/scripted-cookie', '/after-render']);
+    const cookieOf = (path: string) => seen.find((s) => s.path === path)?.cookie;
+    // The browser sent the session the plain login answer set (an HttpOnly cookie) ...
+    expect(cookieOf('/scripted-cookie')).toBe('session=s1');
+    // ... and the plain request after it sends the cookie the page's script set.
+    expect(cookieOf('/after-render')?.split('; ').sort()).toEqual(['chosen=blue', 'session=s1']);
+  });
+
+  it('replaces a context after pagesPerContext pages (without a crawl cookie jar, a fresh context has no cookies)', async () => {
     seen.length = 0;
     const spider = {
       ...headings,
       settings: { ...headings.settings, browser: { contexts: 1, pagesPerContext: 2 } },
     };
     const start = ['/cookie/1', '/cookie/2', '/cookie/3', '/cookie/4'].map(url);
-    await run(spider, { start, perHost: { concurrency: 1 } });
+    await run(spider, { start, perHost: { concurrency: 1 }, cookies: false });
     const cookies = seen.filter((s) => s.path.startsWith('/cookie/')).map((s) => s.cookie ?? null);
     expect(cookies).toEqual([null, 'seen=1', null, 'seen=1']);
   });
