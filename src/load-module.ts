@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { register } from 'node:module';
@@ -70,9 +71,31 @@ export async function importModule(absolutePath: string): Promise<Record<string,
     }
     return (await import(pathToFileURL(absolutePath).href)) as Record<string, unknown>;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new SpiderInvalidError(`cannot load spider module ${absolutePath}: ${message.split('\n')[0]}`, {
-      cause: error,
-    });
+    throw new SpiderInvalidError(
+      `cannot load spider module ${absolutePath}: ${whyNotLoaded(error, absolutePath)}`,
+      {
+        cause: error,
+      },
+    );
   }
+}
+
+/**
+ * One line that says what is wrong and where. esbuild (TypeScript) puts the place on the line
+ * after "Transform failed with 1 error:"; V8's SyntaxError of an ES module carries none, so the
+ * file is checked again with `node --check`, which prints the line (only on this error path).
+ */
+function whyNotLoaded(error: unknown, path: string): string {
+  const lines = (error instanceof Error ? error.message : String(error)).split('\n');
+  const place = /^(.+):(\d+):(\d+): ERROR: (.*)$/.exec(lines[1] ?? '');
+  if (/^Transform failed with \d+ errors?:$/.test(lines[0]!) && place) {
+    const [, file, line, column, text] = place;
+    // esbuild counts columns from 0, editors from 1.
+    return `${text} at ${file === path ? '' : `${file} `}line ${line}, column ${Number(column) + 1}`;
+  }
+  if (!(error instanceof SyntaxError) || TYPESCRIPT.test(path)) return lines[0]!;
+  const check = spawnSync(process.execPath, ['--check', path], { encoding: 'utf8', timeout: 10_000 });
+  const [where, code] = (check.stderr ?? '').split('\n');
+  const line = where?.startsWith(path) || where?.startsWith('file:') ? where.split(':').pop() : undefined;
+  return line && /^\d+$/.test(line) ? `${lines[0]} at line ${line}: ${code?.trim()}` : lines[0]!;
 }

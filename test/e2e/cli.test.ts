@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +30,23 @@ describe('trawl crawl usage errors', () => {
 
   it('a module without a spider', async () => {
     expectUsageError(await trawl(['crawl', 'test/fixtures/not-a-spider.mjs']), /has no spider/);
+  });
+
+  it('a spider with a syntax error says what and where', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'trawl-syntax-'));
+    try {
+      const ts = join(dir, 'broken.ts');
+      await writeFile(ts, 'export default {\n  name: "x",\n  parse() {\n    return 1;\n\n);\n');
+      expectUsageError(await trawl(['crawl', ts]), /broken\.ts: Unexpected "\)" at line 6, column 1$/);
+      const mjs = join(dir, 'broken.mjs');
+      await writeFile(mjs, 'export default {\n  name: "x";\n};\n');
+      expectUsageError(
+        await trawl(['crawl', mjs]),
+        /broken\.mjs: Unexpected token ';' at line 2: name: "x";$/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('an invalid start URL', async () => {
