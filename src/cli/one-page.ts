@@ -50,7 +50,10 @@ export function addOnePageFlags(command: Command): Command {
 
 export interface OnePage {
   spider: Spider | undefined;
-  fetch: (url: string, request?: Pick<RequestInit, 'method' | 'body' | 'headers'>) => Promise<FetchedPage>;
+  fetch: (
+    url: string,
+    request?: Pick<RequestInit, 'method' | 'body' | 'headers' | 'acceptStatus'>,
+  ) => Promise<FetchedPage>;
 }
 
 /** The spider (if named) and a fetch with the settings a crawl of it would use. */
@@ -72,6 +75,7 @@ export async function onePage(flags: OnePageFlags): Promise<OnePage> {
       if (request.method) options.method = request.method;
       if (request.body !== undefined) options.body = request.body;
       if (request.headers) options.headers = { ...options.headers, ...request.headers };
+      if (request.acceptStatus) options.acceptStatus = request.acceptStatus;
       return fetchPage(url, options);
     },
   };

@@ -10,7 +10,7 @@ const BOOK = `  *book(page) {
       url: page.url,
       title: $('.product_page h1').text().trim(),
       price: Number($('.product_page .price_color').first().text().replace(/[^\\d.]/g, '')),
-      category: $('.breadcrumb li').eq(1).text().trim(),
+      category: $('.breadcrumb li:not(.active)').last().text().trim(),
     };
   },`;
 

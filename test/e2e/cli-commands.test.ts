@@ -161,6 +161,40 @@ describe('trawl shell', () => {
     expect(out).toContain(`'200 ${site.url}catalogue/page-2.html'`);
     expect(out).toContain(`'${site.url}catalogue/page-2.html'`);
   }, 60_000);
+
+  it('runs piped lines in order, each after the page the line before loaded; an error page loads, a dead host is one line', async () => {
+    const input = [
+      `fetch('${site.url}no-such-page')`,
+      'page.status',
+      "fetch('http://127.0.0.1:1/')",
+      `fetch('${site.url}catalogue/page-2.html')`,
+      'page.url',
+      '.exit',
+    ].join('\n');
+    const child = spawn(process.execPath, [cli, 'shell', site.url, '--spider', books], {
+      cwd: root,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.stdin.end(`${input}\n`);
+    const code = await new Promise((r) => child.on('close', r));
+    expect(code, err).toBe(0);
+    const answers = out
+      .split('trawl> ')
+      .slice(1)
+      .map((a) => a.trim());
+    expect(answers.slice(0, 5)).toEqual([
+      `'404 ${site.url}no-such-page'`,
+      '404',
+      expect.stringMatching(/^TRAWL_ERR_NETWORK: 127\.0\.0\.1:1 is not answering/),
+      `'200 ${site.url}catalogue/page-2.html'`,
+      `'${site.url}catalogue/page-2.html'`,
+    ]);
+    expect(out).not.toMatch(/\n\s+at /);
+  }, 60_000);
 });
 
 describe('trawl new and trawl list', () => {
