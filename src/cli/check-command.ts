@@ -30,6 +30,10 @@ export function addCheckCommand(program: Command): void {
     .option('--start <url>', 'start URL of the recording crawl, e.g. the demo site (repeatable)', collect)
     .option('--max-pages <n>', 'pages the recording crawl may fetch (default 200)', positive)
     .option('--update', "accept the callbacks' current output on the recorded responses")
+    .addHelpText(
+      'after',
+      "\nExamples:\n  trawl check spiders/books.ts                 # replay the recordings beside the spider\n  trawl check spiders/books.ts --record        # record the contracts' sample pages (the site must be up)\n  trawl check spiders/books.ts --update        # take today's output as the expected one",
+    )
     .action(async (spider: string, flags: CheckFlags) => {
       const controller = new AbortController();
       const onSignal = () => controller.abort();

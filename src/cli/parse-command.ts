@@ -39,9 +39,13 @@ export function addParseCommand(program: Command): void {
       let failed = 0;
       for (let depth = 1; depth <= flags.depth && level.length; depth++) {
         const next: RequestInit[] = [];
+        const taken = level.slice(0, depth === 1 ? 1 : flags.maxRequests);
+        const left = level.length - taken.length;
         if (flags.depth > 1)
-          process.stdout.write(`${depth > 1 ? '\n' : ''}# level ${depth}: ${level.length} page(s)\n`);
-        for (const request of level.slice(0, depth === 1 ? 1 : flags.maxRequests)) {
+          process.stdout.write(
+            `${depth > 1 ? '\n' : ''}# level ${depth}: ${level.length} page(s)${left > 0 ? `, the first ${taken.length} parsed (--max-requests ${flags.maxRequests})` : ''}\n`,
+          );
+        for (const request of taken) {
           const parsed = await parseOne(one, request, depth - 1);
           if (parsed.error) failed++;
           next.push(...parsed.requests);

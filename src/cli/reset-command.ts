@@ -15,6 +15,10 @@ export function addResetCommand(program: Command): void {
     .requiredOption('--redis <url>', 'the Redis of the crawl')
     .requiredOption('--crawl-id <name>', 'name of the distributed crawl')
     .option('--force', 'delete it even while processes are running it')
+    .addHelpText(
+      'after',
+      '\nExample:\n  trawl reset --redis redis://127.0.0.1:6379 --crawl-id shop   # refused while its processes run',
+    )
     .action(async (flags: ResetFlags) => {
       process.exitCode = await runReset(flags);
     });

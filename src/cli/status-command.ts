@@ -21,6 +21,10 @@ export function addStatusCommand(program: Command): void {
     .requiredOption('--crawl-id <name>', 'name of the distributed crawl')
     .option('--watch [seconds]', `refresh every few seconds (default ${DEFAULT_WATCH_S}) until interrupted`)
     .option('--json', 'print JSON: one object, or one line per refresh with --watch')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  trawl status --redis redis://127.0.0.1:6379 --crawl-id shop\n  trawl status --redis redis://127.0.0.1:6379 --crawl-id shop --watch 2\n  trawl status --redis redis://127.0.0.1:6379 --crawl-id shop --json',
+    )
     .action(async (flags: StatusFlags) => {
       process.exitCode = await runStatus(flags);
     });

@@ -41,7 +41,7 @@ describe('trawl --version and --help', () => {
     expect(run.stdout.trim()).toBe(version);
   });
 
-  it.each(['crawl', 'fetch', 'parse', 'shell', 'new', 'list', 'bench'])(
+  it.each(['crawl', 'fetch', 'parse', 'shell', 'new', 'list', 'bench', 'check', 'demo', 'status', 'reset'])(
     '%s --help shows an example',
     async (command) => {
       const run = await trawl([command, '--help']);
@@ -115,7 +115,7 @@ describe('trawl parse', () => {
     const run = await trawl(['parse', site.url, '--spider', books, '--depth', '2', '--max-requests', '3']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^# level 1: 1 page\(s\)/);
-    expect(run.stdout).toContain('# level 2: 21 page(s)');
+    expect(run.stdout).toContain('# level 2: 21 page(s), the first 3 parsed (--max-requests 3)');
     expect(run.stdout.match(/>>> book\(/g)).toHaveLength(3);
   });
 
