@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   type CrawlOptions,
   type CrawlStats,
@@ -212,6 +213,8 @@ function logJobEvents(job: Crawl, { log }: CliLogger, failures: FailuresFile | u
   const refused = new Set<string>();
   job.events.on('failure', (f: FailureRecord) => {
     const url = redactUrl(f.url);
+    // A callback that threw is logged once, by the crawl's own error line with the spider's frames.
+    if (f.stage === 'callback') return failures?.write({ ...f, url });
     if (
       f.depth === 0 &&
       f.error.code === 'TRAWL_ERR_NETWORK' &&
@@ -230,8 +233,28 @@ function logJobEvents(job: Crawl, { log }: CliLogger, failures: FailuresFile | u
       'retry',
     ),
   );
-  job.events.on('log', (e) =>
-    log[e.level]({ ...(e.url ? { url: redactUrl(e.url) } : {}), ...e.data }, e.message),
-  );
+  job.events.on('log', (e) => {
+    const data =
+      typeof e.data?.stack === 'string' ? { ...e.data, stack: spiderFrames(e.data.stack) } : e.data;
+    log[e.level]({ ...(e.url ? { url: redactUrl(e.url) } : {}), ...data }, e.message);
+  });
   return refused;
+}
+
+/** trawl's own files: frames in them say nothing about the spider that threw. */
+const OWN_FILES = fileURLToPath(new URL('../', import.meta.url));
+
+/** A stack without the frames of trawl and Node internals, so the spider's own lines are what is left. */
+function spiderFrames(stack: string): string {
+  const lines = stack.split('\n');
+  const kept = lines.filter(
+    (line) =>
+      !/^\s+at /.test(line) ||
+      !(
+        line.includes(OWN_FILES) ||
+        line.includes(pathToFileURL(OWN_FILES).href) ||
+        /\(<anonymous>\)|node:internal/.test(line)
+      ),
+  );
+  return kept.some((line) => /^\s+at /.test(line)) ? kept.join('\n') : stack;
 }

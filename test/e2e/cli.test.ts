@@ -133,6 +133,28 @@ describe('trawl crawl', () => {
     expect(run.stderr).toMatch(/pages\/s/);
   });
 
+  it("logs a callback that throws once, with the spider's own frames and none of trawl's", async () => {
+    const spider = join(dir, 'throws.mjs');
+    await writeFile(
+      spider,
+      "export default {\n  name: 'throws',\n  *parse(page) {\n    yield { url: page.url };\n    throw new Error('price missing');\n  },\n};\n",
+    );
+    const failures = join(dir, 'throws-failures.jsonl');
+    const run = await trawl(['crawl', spider, '--start', site.url, '--failures', failures, '--no-progress']);
+    expect(run.code, run.stderr).toBe(0);
+    const records = run.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string; stack?: string });
+    const told = records.filter((r) => JSON.stringify(r).includes('price missing'));
+    expect(told).toHaveLength(1);
+    expect(told[0]!.msg).toBe('callback throws.parse failed: price missing');
+    expect(told[0]!.stack).toContain('throws.mjs:5');
+    expect(told[0]!.stack).not.toMatch(/dist\/|<anonymous>/);
+    const failed = (await readFile(failures, 'utf8')).trim().split('\n');
+    expect(failed.map((l) => JSON.parse(l).error.code)).toEqual(['TRAWL_ERR_CALLBACK']);
+  });
+
   it('keeps the credentials of a URL out of the log, the failures file and the summary', async () => {
     const failures = join(dir, 'failures.jsonl');
     const start = new URL('/catalogue/no-such-book/index.html', site.url);
