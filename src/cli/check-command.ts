@@ -58,7 +58,8 @@ export function addCheckCommand(program: Command): void {
 const MARK: Record<ContractOutcome['status'], string> = { passed: 'ok', failed: 'FAIL', missing: 'MISSING' };
 
 function formatReport(report: CheckReport): string {
-  const lines = [`${report.spider}: ${report.outcomes.length} contracts, recordings in ${report.dir}`];
+  const count = report.outcomes.length;
+  const lines = [`${report.spider}: ${count} contract${count === 1 ? '' : 's'}, recordings in ${report.dir}`];
   for (const o of report.outcomes) {
     const counts = o.status === 'missing' ? '' : ` (${o.items} items, ${o.requests} requests)`;
     const written = o.written ? ' [recorded]' : '';
