@@ -168,7 +168,7 @@ export class NetworkError extends TrawlError {
 
 export class BodyTooLargeError extends TrawlError {
   readonly limit: number;
-  constructor(limit: number, what: 'wire' | 'decoded') {
+  constructor(limit: number, what: 'wire' | 'decoded' | 'rendered') {
     super('TRAWL_ERR_BODY_TOO_LARGE', `${what} body exceeds the cap of ${limit} bytes`);
     this.limit = limit;
   }

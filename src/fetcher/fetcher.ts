@@ -5,7 +5,6 @@ import {
   HttpStatusError,
   RobotsDisallowedError,
   RobotsUnavailableError,
-  TimeoutError,
 } from '../errors.js';
 import { DEFAULTS } from '../options.js';
 import type { CrawlRequest, FetchedResponse, HttpMethod } from '../types.js';
@@ -23,8 +22,9 @@ import { headersToDrop, isRedirect, nextHop, withoutHeaders } from './redirects.
 import { parseRetryAfter } from './retry.js';
 import { loadRobotsTxt } from './robots-loader.js';
 import { RobotsCache, type RobotsRules, type RobotsVerdict } from './robots.js';
-import { type DocumentAnswer, renderFor, type ResolvedRender } from '../render/renderer.js';
-import { answerStartedAt, renderedResponse } from './rendered-response.js';
+import { renderFor, type ResolvedRender } from '../render/renderer.js';
+import { loadInBrowser } from './browser-load.js';
+import { renderedResponse } from './rendered-response.js';
 
 const TEXT_TYPES =
   /^(text\/|application\/([\w.+-]*\+)?(json|xml|javascript|ecmascript|x-www-form-urlencoded)|application\/(rss|atom)\+xml|image\/svg\+xml)/i;
@@ -190,7 +190,7 @@ export class Fetcher {
 
   /**
    * The page loaded in the browser instead of over undici, on the same admitted turn and behind the
-   * same guard: its address is checked after DNS, its sub-requests go through `permitSubRequest`,
+   * same guard: its address is checked after DNS, its sub-requests to other hosts pass the guard too,
    * and a redirect off the crawl's hosts is refused. The body is the DOM as HTML, in UTF-8.
    */
   private async rendered(
@@ -204,34 +204,21 @@ export class Fetcher {
     await this.guard.checkResolved(target);
     // After a robots.txt fetch used the admitted start, the page waits for the next turn, as a hop does.
     if (!this.usesAdmission(origin, admission)) await this.options.hostLimits?.turn(origin, signal);
-    let sent = false;
-    const sentAt = performance.now();
-    let answered: DocumentAnswer | undefined;
-    const judge = (unanswered: number | 'timeout' | 'error') =>
-      this.observe(origin, answered?.status ?? unanswered, answerStartedAt(answered, sentAt));
-    let page;
-    try {
-      page = await this.options.renderer!.render({
-        url: target,
-        headers: request.headers,
-        options: render,
-        timeoutMs: this.options.timeouts.totalMs,
-        signal,
-        permit: (url) => this.guard.resolvesAllowed(url),
-        cookies: this.cookies?.forBrowser(),
-        onSent: (answer) => {
-          answered = answer ?? answered;
-          if (sent) return;
-          sent = true;
-          this.options.hostLimits?.sent(origin);
-        },
-      });
-    } catch (error) {
-      if (!sent) this.options.hostLimits?.unsent(origin);
-      else judge(error instanceof TimeoutError ? 'timeout' : 'error');
-      throw error;
-    }
-    judge(page.status);
+    const page = await loadInBrowser(
+      {
+        renderer: this.options.renderer!,
+        guard: this.guard,
+        hostLimits: this.options.hostLimits,
+        cookies: this.cookies,
+        totalMs: this.options.timeouts.totalMs,
+        maxBodyBytes: this.options.maxBodyBytes,
+        observe: (at, outcome, startedMs) => this.observe(at, outcome, startedMs),
+      },
+      target,
+      request.headers,
+      render,
+      signal,
+    );
     if (page.url !== target.href) this.options.checkRedirect?.(page.url);
     if (page.status >= 400 && !this.accepts(request, page.status))
       throw new HttpStatusError(page.status, page.url, page.headers['retry-after']);

@@ -4,7 +4,7 @@
  * started, on the first render only: a crawl that never renders loads neither.
  */
 import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
-import { BrowserUnavailableError, RenderError, TimeoutError } from '../errors.js';
+import { BrowserUnavailableError, RenderError, TimeoutError, TrawlError } from '../errors.js';
 import type { BrowserOptions } from '../options.js';
 import { findChromium } from './find-chromium.js';
 import type { BrowserCookie, PageRenderer, RenderedPage, RenderJob } from './renderer.js';
@@ -79,7 +79,8 @@ export class BrowserPool implements PageRenderer {
       if (visit.documentPassed) job.onSent();
       if (deadline.aborted) throw new TimeoutError('total', job.timeoutMs, { cause: error }, job.url.host);
       if (job.signal?.aborted) throw error;
-      if (error instanceof RenderError || error instanceof BrowserUnavailableError) throw error;
+      // Ours already say what failed (a missing selector, no browser, a DOM over the body cap).
+      if (error instanceof TrawlError) throw error;
       throw new RenderError(`${job.url.href}: ${(error as Error).message.split('\n')[0]}`, { cause: error });
     } finally {
       stop.removeEventListener('abort', onStop);

@@ -25,6 +25,8 @@ export interface RenderJob {
   options: ResolvedRender;
   /** The whole render, load, waits and scrolls included. */
   timeoutMs: number;
+  /** The body cap: a DOM whose HTML is larger fails the page instead of reaching this process. */
+  maxHtmlBytes: number;
   signal: AbortSignal | undefined;
   /** Whether a sub-request to this URL may go out (network guard); false aborts it. */
   permit(url: URL): Promise<boolean>;

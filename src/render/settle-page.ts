@@ -3,7 +3,7 @@
  * ask for, the screenshot, then the DOM as HTML.
  */
 import type { Page } from 'playwright-core';
-import { RenderError } from '../errors.js';
+import { BodyTooLargeError, RenderError } from '../errors.js';
 import type { RenderedPage, RenderJob } from './renderer.js';
 
 export async function settlePage(
@@ -27,7 +27,13 @@ export async function settlePage(
   const screenshot = options.screenshot
     ? new Uint8Array(await page.screenshot({ fullPage: true, type: 'png' }))
     : undefined;
+  // Measured in the page first: a script can build a DOM far larger than any body the cap allows.
+  const length = Number(
+    await page.evaluate('document.documentElement ? document.documentElement.outerHTML.length : 0'),
+  );
+  if (length > job.maxHtmlBytes) throw new BodyTooLargeError(job.maxHtmlBytes, 'rendered');
   const html = await page.content();
+  if (Buffer.byteLength(html) > job.maxHtmlBytes) throw new BodyTooLargeError(job.maxHtmlBytes, 'rendered');
   return {
     url: page.url(),
     status: response.status(),

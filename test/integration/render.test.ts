@@ -46,6 +46,10 @@ function site(seen: Seen[]) {
       return res.end('User-agent: *\nDisallow: /private\n');
     }
     if (url.pathname === '/hang') return html('<!doctype html><script>for (;;) {}</script>');
+    if (url.pathname === '/dom-bomb')
+      return html(
+        `<!doctype html><body><script>document.body.innerHTML = '<h1>big</h1>' + '<p>filler</p>'.repeat(200000);</script>`,
+      );
     if (url.pathname.startsWith('/slow/')) {
       open++;
       stats.maxOpen = Math.max(stats.maxOpen, open);
@@ -218,6 +222,17 @@ describe.skipIf(!chromium)('rendering in Chromium', () => {
       ['/h/1', 'one'],
       ['/h/2', null],
       ['/h/3', 'three'],
+    ]);
+  });
+
+  it('a script that builds a DOM over the body cap fails the page, and the crawl goes on', async () => {
+    const { items, failures } = await run(headings, {
+      start: [url('/dom-bomb'), url('/after-bomb')],
+      maxBodyBytes: 1_000_000,
+    });
+    expect(items).toEqual([{ path: '/after-bomb', h1: '/after-bomb' }]);
+    expect(failures.map((f) => [f.url, f.error.code, f.error.message])).toEqual([
+      [url('/dom-bomb'), 'TRAWL_ERR_BODY_TOO_LARGE', 'rendered body exceeds the cap of 1000000 bytes'],
     ]);
   });
 
