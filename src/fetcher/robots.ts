@@ -36,18 +36,17 @@ export function parseRobots(text: string, userAgent: string): RobotsRules {
   const sitemaps: string[] = [];
   let current: Group | undefined;
   let lastWasAgent = false;
-  for (const raw of text.split(/\r\n|\r|\n/)) {
-    const line = raw.replace(/#.*$/, '').trim();
-    const colon = line.indexOf(':');
-    if (colon < 0) continue;
-    const key = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
+  for (const raw of text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/)) {
+    const entry = keyAndValue(raw.replace(/#.*$/, '').trim());
+    if (!entry) continue;
+    const [key, value] = entry;
     if (key === 'user-agent') {
       if (!lastWasAgent || !current) {
         current = { agents: [], rules: [], crawlDelayMs: undefined };
         groups.push(current);
       }
-      current.agents.push(value.toLowerCase());
+      // Matched by product token, as our own name is: `Trawl/1.0` names trawl.
+      current.agents.push(value === '*' ? '*' : productToken(value));
       lastWasAgent = true;
       continue;
     }
@@ -74,7 +73,7 @@ export function parseRobots(text: string, userAgent: string): RobotsRules {
     sitemaps,
     isAllowed(url) {
       const target = typeof url === 'string' ? new URL(url) : url;
-      const path = `${target.pathname}${target.search}`;
+      const path = normalizePath(`${target.pathname}${target.search}`);
       if (target.pathname === '/robots.txt') return true;
       let best: Rule | undefined;
       for (const r of rules) {
@@ -91,8 +90,37 @@ export function parseRobots(text: string, userAgent: string): RobotsRules {
   };
 }
 
+/** Spellings of the keys that robots.txt files in the wild use, as major crawlers accept them. */
+const KEYS: Record<string, string> = {
+  'user-agent': 'user-agent',
+  useragent: 'user-agent',
+  'user agent': 'user-agent',
+  allow: 'allow',
+  disallow: 'disallow',
+  dissallow: 'disallow',
+  dissalow: 'disallow',
+  disalow: 'disallow',
+  diasllow: 'disallow',
+  disallaw: 'disallow',
+  sitemap: 'sitemap',
+  'site-map': 'sitemap',
+  'crawl-delay': 'crawl-delay',
+};
+
+/** A line's key (one of KEYS' values) and value; a known key may be followed by whitespace instead of a colon. */
+function keyAndValue(line: string): [string, string] | undefined {
+  const colon = line.indexOf(':');
+  if (colon >= 0) {
+    const key = KEYS[line.slice(0, colon).trim().toLowerCase().replace(/\s+/g, ' ')];
+    return key ? [key, line.slice(colon + 1).trim()] : undefined;
+  }
+  const split = /^(\S+)\s+(\S.*)$/.exec(line);
+  const key = split ? KEYS[split[1]!.toLowerCase()] : undefined;
+  return key ? [key, split![2]!.trim()] : undefined;
+}
+
 function rule(allow: boolean, pattern: string): Rule {
-  const normalized = normalizePattern(pattern);
+  const normalized = normalizePath(pattern);
   const anchored = normalized.endsWith('$');
   const body = anchored ? normalized.slice(0, -1) : normalized;
   const source = body
@@ -102,9 +130,18 @@ function rule(allow: boolean, pattern: string): Rule {
   return { allow, pattern: normalized, regex: new RegExp(`^${source}${anchored ? '$' : ''}`) };
 }
 
-/** Patterns are compared with URLs in percent-encoded form, as the URL parser produces them. */
-function normalizePattern(pattern: string): string {
-  return pattern.replace(/[^\x21-\x7e]/gu, (c) => encodeURIComponent(c));
+/**
+ * Patterns and paths are compared in one form (RFC 9309 2.2.2): characters outside printable
+ * US-ASCII percent-encoded, an encoded unreserved character decoded (`%7E` is `~`), and the hex
+ * of the other escapes in upper case.
+ */
+function normalizePath(text: string): string {
+  return text
+    .replace(/[^\x21-\x7e]/gu, (c) => encodeURIComponent(c))
+    .replace(/%([0-9a-fA-F]{2})/g, (escape, hex: string) => {
+      const char = String.fromCharCode(parseInt(hex, 16));
+      return /[A-Za-z0-9\-._~]/.test(char) ? char : escape.toUpperCase();
+    });
 }
 
 const ALLOW_ALL: RobotsRules = { isAllowed: () => true, crawlDelayMs: undefined, sitemaps: [] };

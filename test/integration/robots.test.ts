@@ -61,6 +61,55 @@ Sitemap: https://example.com/news.xml
   });
 });
 
+describe('parseRobots on files as the web writes them (RFC 9309 and what major crawlers accept)', () => {
+  it.each([
+    [
+      'a group named with a version: our product token matches',
+      'User-agent: Trawl/2.0\nDisallow: /x',
+      '/x',
+      false,
+    ],
+    ['a group for a longer name is not ours', 'User-agent: trawlbot\nDisallow: /x', '/x', true],
+    [
+      'one group naming several agents, ours among them',
+      'User-agent: a\nUser-agent: trawl\nDisallow: /x',
+      '/x',
+      false,
+    ],
+    [
+      'a rule before any User-agent line belongs to no group',
+      'Disallow: /x\nUser-agent: *\nDisallow: /y',
+      '/x',
+      true,
+    ],
+    ['an encoded unreserved character in the pattern', 'User-agent: *\nDisallow: /%7Efoo', '/~foo', false],
+    ['an encoded unreserved character in the URL', 'User-agent: *\nDisallow: /~bar', '/%7Ebar', false],
+    ['escapes compared whatever the case of their hex', 'User-agent: *\nDisallow: /a%2fb', '/a%2Fb', false],
+    ['an encoded reserved character is not the character', 'User-agent: *\nDisallow: /a/b', '/a%2Fb', true],
+    [
+      'a non-ASCII pattern against the URL in its encoded form',
+      'User-agent: *\nDisallow: /café',
+      '/caf%C3%A9',
+      false,
+    ],
+    ['a byte order mark before the first line', '\uFEFFUser-agent: *\nDisallow: /x', '/x', false],
+    ['keys without a colon', 'User-agent *\nDisallow /x', '/x', false],
+    ['misspelled keys', 'useragent: *\ndissallow: /x', '/x', false],
+    ['paths are case-sensitive', 'User-agent: *\nDisallow: /X', '/x', true],
+    ['the longest match wins', 'User-agent: *\nAllow: /a\nDisallow: /a/b', '/a/b/c', false],
+    ['$ anchors only at the end of a pattern', 'User-agent: *\nDisallow: /a$\n', '/a/b', true],
+    ['* matches any run, also an empty one', 'User-agent: *\nDisallow: /a*b', '/ab', false],
+    ['CR line ends', 'User-agent: *\rDisallow: /x\r', '/x', false],
+  ])('%s', (_what, text, path, allowed) => {
+    expect(parseRobots(text, UA).isAllowed(`https://example.com${path}`)).toBe(allowed);
+  });
+
+  it('ignores a Crawl-delay that is not a number', () => {
+    expect(parseRobots('User-agent: *\nCrawl-delay: soon\n', UA).crawlDelayMs).toBeUndefined();
+    expect(parseRobots('User-agent: *\nCrawl-delay: 0.5\n', UA).crawlDelayMs).toBe(500);
+  });
+});
+
 describe('RobotsCache', () => {
   it('treats 4xx as allow-all and 5xx as disallow-all until the file is due again', async () => {
     let now = 0;
