@@ -11,6 +11,7 @@ export class CookieSession {
   /** Domains the jar has held cookies for. */
   private readonly domains = new Set<string>();
   private readonly listeners: Array<() => void> = [];
+  private readonly storedListeners: Array<(cookies: readonly Cookie[]) => void> = [];
 
   /** A new jar, or the one `saved` (from `serialize`) describes. */
   constructor(saved?: string) {
@@ -32,14 +33,34 @@ export class CookieSession {
   /** Stores every Set-Cookie of a response; a cookie the jar rejects (bad domain, ...) is dropped. */
   async store(url: string, setCookie: string | string[] | undefined): Promise<void> {
     if (setCookie === undefined) return;
-    let changed = false;
+    const stored: Cookie[] = [];
     for (const line of Array.isArray(setCookie) ? setCookie : [setCookie]) {
       const cookie = await this.jar.setCookie(line, url, { ignoreError: true });
       if (!cookie) continue;
-      changed = true;
+      stored.push(cookie);
       if (cookie.domain) this.domains.add(cookie.domain.toLowerCase());
     }
-    if (changed) for (const listener of this.listeners) listener();
+    if (stored.length === 0) return;
+    for (const listener of this.storedListeners) listener(stored);
+    for (const listener of this.listeners) listener();
+  }
+
+  /** Calls `listener` with the cookies each response set (or replaced, or expired), as they are kept. */
+  onStored(listener: (cookies: readonly Cookie[]) => void): void {
+    this.storedListeners.push(listener);
+  }
+
+  /**
+   * Takes in cookies another process's jar kept (each as `Cookie.toJSON()` text), as they are:
+   * they were checked against their URL when that jar stored them. Listeners are not told.
+   */
+  async adopt(serialized: readonly string[]): Promise<void> {
+    for (const text of serialized) {
+      const cookie = Cookie.fromJSON(text);
+      if (!cookie) continue;
+      await this.jar.store.putCookie(cookie);
+      if (cookie.domain) this.domains.add(cookie.domain.toLowerCase());
+    }
   }
 
   /** The jar as a browser sees it, for rendered pages: one session across both paths. */

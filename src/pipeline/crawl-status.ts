@@ -66,7 +66,7 @@ const ALIVE_MS = 30_000;
 
 /** The key names after `trawl:<crawlId>:` (see shared-frontier.ts); `a:b`'s keys are not `a`'s. */
 const KEY_NAMES = new Set(
-  'seen queue requests leases ranks seq hosts hostq counters procs beats seeding origins host slots throttle robots robots-lock'.split(
+  'seen queue requests leases ranks seq hosts hostq counters procs beats seeding origins host slots throttle robots robots-lock cookies'.split(
     ' ',
   ),
 );

@@ -68,7 +68,8 @@ if maxPages >= 0 then
   count = math.min(count, maxPages - tonumber(redis.call('HGET', KEYS[6], 'claimed') or '0'))
   if count <= 0 then return {'maxPages'} end
 end
-local out = {''}
+-- Second: the version of the shared cookie jar, so a process takes in new cookies before it fetches.
+local out = {'', redis.call('HGET', KEYS[6], 'cookies') or '0'}
 local popped = redis.call('ZPOPMIN', KEYS[1], count)
 for i = 1, #popped, 2 do
   local id = popped[i]
@@ -81,7 +82,7 @@ for i = 1, #popped, 2 do
     out[#out + 1] = json
   end
 end
-redis.call('HINCRBY', KEYS[6], 'claimed', (#out - 1) / 2)
+redis.call('HINCRBY', KEYS[6], 'claimed', (#out - 2) / 2)
 return out
 `;
 
@@ -189,4 +190,11 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('HSET', KEYS[2], ARGV[1], now)
 redis.call('HSETNX', KEYS[3], 'startedAt', now)
 return {now, tonumber(redis.call('HGET', KEYS[3], 'startedAt'))}
+`;
+
+// KEYS: cookies, counters. ARGV: (id, cookie JSON) pairs. Keeps cookies one process stored and
+// moves the jar's version on, which every process's next claim sees.
+export const PUT_COOKIES = `
+for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return redis.call('HINCRBY', KEYS[2], 'cookies', 1)
 `;

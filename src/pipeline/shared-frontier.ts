@@ -23,6 +23,7 @@
  * at least once, as with a job directory. The crawl is over when the queue is empty and no process
  * holds a lease.
  */
+import type { CookieSession } from '../fetcher/cookies.js';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { SharedFrontierError } from '../errors.js';
@@ -85,6 +86,8 @@ export class SharedFrontier {
    * frontier hands back equal requests, not the same objects; unfiltered repeats share one).
    */
   private readonly held = new Map<string, string[]>();
+  /** Takes in the shared cookie jar when a claim reports a newer version (see shareCookies). */
+  private cookiesAt: ((version: number) => Promise<void>) | undefined;
   private heldCount = 0;
   /** Host slots this process holds: slot id -> its key. */
   private readonly slots = new Map<string, string>();
@@ -157,8 +160,9 @@ export class SharedFrontier {
       [String(count), String(this.leaseMs), limitArg(this.options.maxPages), limitArg(this.options.maxItems)],
     )) as string[];
     this.reached = (reply[0] || undefined) as StopReason | undefined;
+    if (reply[1] !== undefined) await this.cookiesAt?.(Number(reply[1]));
     const out: CrawlRequest[] = [];
-    for (let i = 1; i < reply.length; i += 2) {
+    for (let i = 2; i < reply.length; i += 2) {
       const id = reply[i]!;
       const request = decodeRequest(reply[i + 1]!);
       if (!request) throw new SharedFrontierError(`request ${id} in Redis cannot be read`);
@@ -169,6 +173,25 @@ export class SharedFrontier {
       out.push(request);
     }
     return out;
+  }
+
+  /**
+   * Shares `jar` with the crawl's other processes: what it stores goes to Redis at once (before
+   * the page's links are added on the same connection, so no process can take one of them first),
+   * and a claim that sees a newer jar takes it in before its requests are fetched.
+   */
+  shareCookies(jar: CookieSession, failed: (error: unknown) => void): void {
+    let version = 0;
+    jar.onStored((cookies) => {
+      const args = cookies.flatMap((c) => [`${c.domain};${c.path};${c.key}`, JSON.stringify(c.toJSON())]);
+      void this.eval(lua.PUT_COOKIES, ['cookies', 'counters'], args).catch(failed);
+    });
+    this.cookiesAt = async (at) => {
+      if (at <= version) return;
+      version = at;
+      const held = await this.link.run((client) => client.hVals(this.key('cookies')));
+      await jar.adopt(held);
+    };
   }
 
   /** How many of `count` items found on a page the crawl-wide item limit lets through (and counts). */

@@ -192,11 +192,15 @@ async function openDistributed(
     const store = new DistributedStore(shared, policy, distributed.redis, elapsedMs, () =>
       hooks.stopReason(),
     );
+    // One cookie session for the crawl: a login done by the process that runs start() holds for all.
+    const cookieJar = options.cookies ? new CookieSession() : undefined;
+    if (cookieJar) shared.shareCookies(cookieJar, (error) => hooks.leaseFailed(error as Error));
     await store.add(seeds);
     if (seeding === 'mine') await shared.seeded(origins);
     return {
       store,
       restored: 0,
+      ...(cookieJar ? { cookieJar } : {}),
       seedUrls: origins,
       allowed,
       sharedRobots: shareRobots(shared),

@@ -61,6 +61,51 @@ describe.skipIf(!REDIS_URL)('distributed crawl on Redis', () => {
     expect(c.items).toEqual([]);
   });
 
+  it('shares one cookie session: pages behind a login another process did are fetched with its cookie', async () => {
+    const PAGES = 40;
+    const refused: string[] = [];
+    const site = await startServer((req, res) => {
+      const url = req.url ?? '/';
+      if (url === '/robots.txt') return res.end('');
+      if (url === '/login') {
+        res.writeHead(200, { 'content-type': 'text/html', 'set-cookie': 'session=s1; Path=/; HttpOnly' });
+        return res.end(Array.from({ length: PAGES }, (_, i) => `<a href="/p/${i}">${i}</a>`).join(''));
+      }
+      if (req.headers.cookie !== 'session=s1') {
+        refused.push(url);
+        res.writeHead(403);
+        return res.end();
+      }
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end(`<h1>${url.slice(3)}</h1>`);
+      }, 20);
+    });
+    closers.push(() => site.close());
+    const spider = {
+      name: 'members',
+      // Only the process that runs start() logs in.
+      async *start() {
+        yield `${site.url}login`;
+      },
+      *parse(page: Page) {
+        yield* page.followAll('a', 'member');
+      },
+      *member(page: Page) {
+        yield { id: Number(page.$('h1').text()) };
+      },
+    } as Spider;
+    const distributed = { redis: REDIS_URL!, crawlId: crawlId() };
+    const options = { workers: 0, concurrency: 2, retries: 0, distributed };
+    const sinks = [new MemorySink(), new MemorySink(), new MemorySink()];
+    const stats = await Promise.all(sinks.map((sink) => crawl(spider, options).pipeTo(sink)));
+    expect(refused).toEqual([]);
+    expect(stats.map((s) => s.failed)).toEqual([0, 0, 0]);
+    expect(ids(sinks.flatMap((sink) => sink.items))).toEqual(range(PAGES));
+    // The pages were spread over the processes, so the ones that did not log in sent the cookie too.
+    expect(sinks.filter((sink) => sink.items.length > 0).length).toBeGreaterThan(1);
+  });
+
   it('per-host limits hold across processes: concurrency and gap as the server sees them', async () => {
     let active = 0;
     let maxActive = 0;
