@@ -19,22 +19,32 @@ export async function readBody(
   contentEncoding: string | undefined,
   maxBytes: number,
   signal?: AbortSignal,
+  /** Keep the first `maxBytes` and stop reading instead of failing (robots.txt, RFC 9309 2.5). */
+  truncate = false,
 ): Promise<BodyResult> {
   let wireBytes = 0;
   let decodedBytes = 0;
   const chunks: Buffer[] = [];
+  // Thrown inside the read to end it once a truncated body holds what it keeps.
+  const truncated = new Error('truncated at the cap');
+  /** Past the cap: fails the read, or, when truncating, keeps what fits and ends it. */
+  const over = (chunk: Buffer, before: number, what: 'wire' | 'decoded'): never => {
+    if (!truncate) throw new BodyTooLargeError(maxBytes, what);
+    if (what === 'decoded' || decoders.length === 0) chunks.push(chunk.subarray(0, maxBytes - before));
+    throw truncated;
+  };
 
   async function* countWire(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     for await (const chunk of input) {
       wireBytes += chunk.length;
-      if (wireBytes > maxBytes) throw new BodyTooLargeError(maxBytes, 'wire');
+      if (wireBytes > maxBytes) over(chunk, wireBytes - chunk.length, 'wire');
       yield chunk;
     }
   }
   async function collect(input: AsyncIterable<Buffer>): Promise<void> {
     for await (const chunk of input) {
       decodedBytes += chunk.length;
-      if (decodedBytes > maxBytes) throw new BodyTooLargeError(maxBytes, 'decoded');
+      if (decodedBytes > maxBytes) over(chunk, decodedBytes - chunk.length, 'decoded');
       chunks.push(chunk);
     }
   }
@@ -46,7 +56,7 @@ export async function readBody(
       signal?.throwIfAborted();
       for await (const chunk of source as AsyncIterable<Buffer>) {
         wireBytes += chunk.length;
-        if (wireBytes > maxBytes) throw new BodyTooLargeError(maxBytes, 'wire');
+        if (wireBytes > maxBytes) over(chunk, wireBytes - chunk.length, 'wire');
         chunks.push(chunk);
       }
       return finish(chunks, wireBytes, wireBytes);
@@ -59,19 +69,29 @@ export async function readBody(
       signal ? { signal } : {},
     );
   } catch (error) {
-    if (error instanceof TrawlError) throw error;
-    const code = (error as { code?: string }).code ?? '';
-    if (
-      code.startsWith('Z_') ||
-      code === 'ERR_BROTLI_DECOMPRESSION_FAILED' ||
-      /zlib|brotli/i.test(String(error))
-    )
-      throw new DecodeError(`cannot decode ${contentEncoding} body: ${(error as Error).message}`, {
-        cause: error,
-      });
-    throw error;
+    if (error === truncated) {
+      source.destroy();
+      const kept = chunks.reduce((n, c) => n + c.length, 0);
+      return finish(chunks, kept, wireBytes);
+    }
+    throw asDecodeError(error, contentEncoding);
   }
   return finish(chunks, decodedBytes, wireBytes);
+}
+
+/** A decompressor's failure as a DecodeError; ours and the stream's other errors as they are. */
+function asDecodeError(error: unknown, contentEncoding: string | undefined): unknown {
+  if (error instanceof TrawlError) return error;
+  const code = (error as { code?: string }).code ?? '';
+  if (
+    code.startsWith('Z_') ||
+    code === 'ERR_BROTLI_DECOMPRESSION_FAILED' ||
+    /zlib|brotli/i.test(String(error))
+  )
+    return new DecodeError(`cannot decode ${contentEncoding} body: ${(error as Error).message}`, {
+      cause: error,
+    });
+  return error;
 }
 
 /** Encoded bodies up to this size that have fully arrived are decoded in one synchronous call. */

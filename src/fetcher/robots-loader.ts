@@ -1,7 +1,7 @@
-import { NetworkError, TimeoutError } from '../errors.js';
+import { BlockedAddressError, NetworkError, RedirectError, TimeoutError } from '../errors.js';
 import type { TimeoutOptions } from '../options.js';
 import type { AddressGuard } from './address-guard.js';
-import { readResponseBody } from './body.js';
+import { readBody } from './body.js';
 import type { Attempt, DeadlineWatch } from './deadline.js';
 import type { Exchange } from './exchange.js';
 import { classifyFetchError, phaseTimeoutMs } from './fetch-errors.js';
@@ -53,8 +53,17 @@ export async function loadRobotsTxt(origin: string, wire: RobotsWire): Promise<R
         response.discard();
         return { status: response.status, body: '' };
       }
-      const { body } = await readResponseBody(response, headers, ROBOTS_MAX_BYTES);
-      return { status: response.status, body: Buffer.from(body).toString('utf8') };
+      // A longer file is read to the cap and parsed so far, its last, cut line dropped (RFC 9309 2.5).
+      const { body } = await readBody(
+        response.stream(),
+        headers['content-encoding'],
+        ROBOTS_MAX_BYTES,
+        undefined,
+        true,
+      );
+      const text = Buffer.from(body).toString('utf8');
+      const whole = body.byteLength < ROBOTS_MAX_BYTES ? text : text.slice(0, text.lastIndexOf('\n') + 1);
+      return { status: response.status, body: whole };
     }
   } catch (error) {
     return unanswered(
@@ -82,6 +91,11 @@ function unanswered(
   }
   if (classified instanceof NetworkError)
     return { down: new NetworkError(`${context}: ${classified.message}`, { cause: error }) };
-  // A redirect loop or a file over the cap: RFC 9309's "unreachable", complete disallow.
+  // More redirects than RFC 9309 asks a crawler to follow, or a loop: the file is "unavailable"
+  // (2.3.1.2), which, as a 4xx, allows everything.
+  if (classified instanceof RedirectError) return { status: 404, body: '' };
+  // The guard refused the address: the page fails for that reason, not as a robots.txt problem.
+  if (classified instanceof BlockedAddressError) return { down: classified };
+  // A body that cannot be decoded: RFC 9309's "unreachable", complete disallow.
   return { error: classified };
 }

@@ -202,6 +202,54 @@ describe('robots.txt in a crawl', () => {
     expect(server.record.paths.some((p) => p.startsWith('/private'))).toBe(false);
   });
 
+  it('longer than 512 KiB is obeyed as far as the cap; a gzip bomb too, at its first 512 KiB', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const long = 'User-agent: *\nDisallow: /private\n' + '# padding\n'.repeat(80_000) + 'Disallow: /late\n';
+    const bomb = gzipSync('User-agent: *\nDisallow: /private\n' + ' '.repeat(50 * 1024 * 1024));
+    for (const [body, headers] of [
+      [long, {}],
+      [bomb, { 'content-encoding': 'gzip' }],
+    ] as const) {
+      const server = await recordingServer('127.0.0.1', (req: IncomingMessage, res: ServerResponse) => {
+        if (req.url === '/robots.txt')
+          return res.writeHead(200, { 'content-type': 'text/plain', ...headers }).end(body);
+        res.writeHead(200, { 'content-type': 'text/html' }).end('<p>page</p>');
+      });
+      closers.push(server.close);
+      const { items, failures } = await run(
+        ['/page', '/late', '/private'].map((p) => `${server.origin}${p}`),
+        { retries: 0 },
+      );
+      // The rule past the cap is not read; the one before it is.
+      expect(items).toHaveLength(2);
+      expect(failures.map((f) => [new URL(f.url).pathname, f.error.code])).toEqual([
+        ['/private', 'TRAWL_ERR_ROBOTS'],
+      ]);
+    }
+  });
+
+  it('behind more than five redirects, or a redirect loop, is unavailable: everything is allowed (RFC 9309 2.3.1.2)', async () => {
+    const server = await recordingServer('127.0.0.1', (req: IncomingMessage, res: ServerResponse) => {
+      if (req.url === '/robots.txt') return res.writeHead(302, { location: '/robots.txt' }).end();
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<p>page</p>');
+    });
+    closers.push(server.close);
+    const { items, failures } = await run([`${server.origin}/page`], { retries: 0 });
+    expect(failures).toEqual([]);
+    expect(items).toHaveLength(1);
+  });
+
+  it('on an address the guard refuses fails the page as a blocked address, not as robots.txt unavailable', async () => {
+    const server = await site({ status: 200, body: '' });
+    const { items, failures } = await run([`${server.origin}/page`], {
+      retries: 0,
+      allowPrivateNetwork: false,
+    });
+    expect(items).toEqual([]);
+    expect(failures.map((f) => f.error.code)).toEqual(['TRAWL_ERR_BLOCKED_ADDRESS']);
+    expect(server.record.paths).toEqual([]);
+  });
+
   it('answered 404 allows everything', async () => {
     const server = await site({ status: 404 });
     const { items } = await run([`${server.origin}/private`]);
