@@ -70,7 +70,7 @@ async function crawlWith(options: RunCrawlOptions, terminal: Terminal, logger: C
 
   const monitor = options.monitor ? await openMonitor(job, options, log) : undefined;
   const display = startDisplay(job, options, terminal, logger);
-  const signals = handleSignals(job, (line) => terminal.write(line), display);
+  const signals = handleSignals(job, (message) => notice(message, terminal, logger), display);
   job.events.once('request', () => log.info({ spider: options.spider, outputs, resuming }, 'crawl started'));
   try {
     const stats = await job.pipeTo(...sinks);
@@ -257,4 +257,14 @@ function spiderFrames(stack: string): string {
       ),
   );
   return kept.some((line) => /^\s+at /.test(line)) ? kept.join('\n') : stack;
+}
+
+/**
+ * A line about the process itself (an interrupt, the shutdown deadline), shown whatever the log
+ * level: above the status line on a terminal, as a warn record in JSON mode, so stderr stays JSON.
+ */
+function notice(message: string, terminal: Terminal, logger: CliLogger): void {
+  if (logger.pretty) terminal.write(`${message}\n`);
+  else
+    process.stderr.write(`${JSON.stringify({ level: 40, time: new Date().toISOString(), msg: message })}\n`);
 }

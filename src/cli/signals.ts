@@ -13,24 +13,25 @@ const EXIT_AT_MS = SHUTDOWN_DEADLINE_MS - 500;
 
 /**
  * SIGINT/SIGTERM: the first stops the crawl gracefully on the shutdown timeline above, a second
- * exits at once. `say` writes a line above the status line; `stopDisplay` removes the status line.
+ * exits at once. `notice` logs a line (JSON in JSON mode, above the status line on a terminal);
+ * `stopDisplay` removes the status line.
  */
-export function handleSignals(job: Crawl, say: (line: string) => void, stopDisplay: () => void) {
+export function handleSignals(job: Crawl, notice: (message: string) => void, stopDisplay: () => void) {
   let interrupted = false;
   const onSignal = () => {
     if (interrupted) {
       stopDisplay();
-      process.stderr.write('second interrupt: exiting now\n');
+      notice('second interrupt: exiting now');
       process.exit(EXIT.interrupted);
     }
     interrupted = true;
-    say('interrupt: finishing in-flight work (press Ctrl-C again to exit now)\n');
+    notice('interrupt: finishing in-flight work (press Ctrl-C again to exit now)');
     job.stop('interrupted');
     setTimeout(() => job.abort(), CANCEL_AT_MS).unref();
     setTimeout(() => {
       stopDisplay();
-      process.stderr.write(
-        `shutdown deadline: exiting with work unfinished (in flight ${job.stats.gauges.inFlight}, items not yet written ${job.stats.gauges.itemBacklog})\n`,
+      notice(
+        `shutdown deadline: exiting with work unfinished (in flight ${job.stats.gauges.inFlight}, items not yet written ${job.stats.gauges.itemBacklog})`,
       );
       process.exit(EXIT.interrupted);
     }, EXIT_AT_MS).unref();

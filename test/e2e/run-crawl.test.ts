@@ -209,4 +209,32 @@ describe('trawl crawl: graceful shutdown', () => {
     expect(Date.now() - began).toBeLessThan(3_000);
     expect(run.stderr()).toMatch(/second interrupt: exiting now/);
   });
+
+  it('in JSON mode, says so on SIGINT as a JSON record: stderr stays JSON lines', async () => {
+    const start = await serve(10, { hang: true });
+    let requests = 0;
+    servers.at(-1)!.server.on('request', () => requests++);
+    const child = spawn(process.execPath, [CLI, 'crawl', SPIDER, '--start', start, '--log-format', 'json'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await until(() => requests > 0);
+    child.kill('SIGINT');
+    await until(() => err.includes('interrupt'));
+    child.kill('SIGINT');
+    expect(await exit).toBe(130);
+    const records = err
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { msg: string });
+    expect(records.map((r) => r.msg)).toEqual(
+      expect.arrayContaining([
+        'interrupt: finishing in-flight work (press Ctrl-C again to exit now)',
+        'second interrupt: exiting now',
+      ]),
+    );
+  });
 });
