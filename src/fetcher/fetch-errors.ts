@@ -37,7 +37,9 @@ export function classifyFetchError(
     return new TimeoutError('body', timeouts.bodyIdleMs, { cause: error });
   const code = (error as { code?: string }).code;
   const message = error instanceof Error ? error.message : String(error);
-  return new NetworkError(code ? `${code}: ${message}` : message, { cause: error });
+  // An answer that is not HTTP, or headers past the limit, comes back the same on every attempt.
+  const retryable = !(code === 'UND_ERR_HEADERS_OVERFLOW' || error instanceof undiciErrors.HTTPParserError);
+  return new NetworkError(code ? `${code}: ${message}` : message, { cause: error, retryable });
 }
 
 function findCause<T>(error: unknown, type: new (...args: never[]) => T): T | undefined {

@@ -165,6 +165,20 @@ describe('response headers', () => {
     await expect(fetcher.fetch(crawlRequest(`${url}big`))).rejects.toMatchObject({
       code: 'TRAWL_ERR_NETWORK',
       message: expect.stringContaining('UND_ERR_HEADERS_OVERFLOW'),
+      // The same answer would come back: not retried.
+      retryable: false,
+    });
+  });
+
+  it('an answer that is not HTTP is a network error that is not retried', async () => {
+    const url = await rawServer((socket) => {
+      socket.once('data', () => socket.end('SSH-2.0-OpenSSH_9.2\r\n'));
+    });
+    const fetcher = track(testFetcher());
+    await expect(fetcher.fetch(crawlRequest(url))).rejects.toMatchObject({
+      code: 'TRAWL_ERR_NETWORK',
+      message: expect.stringContaining('does not match the HTTP/1.1 protocol'),
+      retryable: false,
     });
   });
 });
