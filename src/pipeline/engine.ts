@@ -18,6 +18,9 @@ import { loadSpider, type SpiderSource, type Stages, type WiringHooks, wire } fr
  * winds down (stop grace, stages closed, item stream ended) and settles the stats. The consumer
  * side (`Crawl`) takes items from `items` and acknowledges them with `ack`.
  */
+/** A host's pause from this long is said in the log. */
+const LONG_PAUSE_MS = 10_000;
+
 export class Engine {
   readonly items: Channel<StoredItem>;
   readonly finished: Promise<CrawlStats>;
@@ -201,6 +204,14 @@ export class Engine {
           message: `${error.message}; requests held by this process may be taken over by others`,
         }),
       connection: (event) => this.events.emit('log', connectionLog(event)),
+      // A long wait says why the crawl seems to stand still; short ones would flood the log.
+      paused: (origin, pauseMs) => {
+        if (pauseMs >= LONG_PAUSE_MS)
+          this.events.emit('log', {
+            level: 'info',
+            message: `${origin} asked to wait: its requests resume in ${Math.round(pauseMs / 1000)} s`,
+          });
+      },
       report: () => ({
         pages: this.stats.pages,
         items: this.stats.items,

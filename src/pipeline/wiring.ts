@@ -54,6 +54,8 @@ export interface WiringHooks {
   leaseFailed(error: Error): void;
   /** The connection to Redis was lost or is back (a distributed crawl). */
   connection(event: ConnectionEvent): void;
+  /** A host asked (Retry-After, or robots.txt down) for its requests to wait this long. */
+  paused(origin: string, pauseMs: number): void;
   /** This process's progress, for the other processes and `trawl status`. */
   report(): ProcessReport;
   /** Why the crawl is ending ('finished' when it is not stopping). */
@@ -73,7 +75,10 @@ export async function wire(
       rules: options.hosts,
       adaptive: options.adaptiveThrottle,
       maxPauseMs: options.backoff.maxRetryAfterMs,
-      ...(backing.onThrottle ? { onThrottle: backing.onThrottle } : {}),
+      onThrottle: (origin, limit, pauseMs) => {
+        if (pauseMs > 0) hooks.paused(origin, pauseMs);
+        backing.onThrottle?.(origin, limit, pauseMs);
+      },
     });
     fetcher = await createFetcher(options, seedUrls, allowed, hostLimits, backing);
     const turns = backing.turns(hostLimits, fetcher);

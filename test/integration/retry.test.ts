@@ -154,4 +154,23 @@ describe('retries in a crawl', () => {
     const [a, b] = server.record.starts;
     expect(b! - a!).toBeGreaterThanOrEqual(990);
   });
+
+  it('says in the log when a host asks for a long wait, so a crawl that stands still says why', async () => {
+    const server = await recordingServer('127.0.0.1', (req, res) => {
+      if (req.url === '/robots.txt') return res.writeHead(404).end();
+      res.writeHead(503, { 'retry-after': '40' }).end();
+    });
+    closers.push(server.close);
+    const job = crawl(defineSpider({ name: 'waits', startUrls: [server.url], parse: () => [] }), {
+      workers: 0,
+      retries: 2,
+    });
+    const said: string[] = [];
+    job.events.on('log', (e) => {
+      said.push(e.message);
+      if (e.message.includes('asked to wait')) job.abort();
+    });
+    for await (const _ of job) void _;
+    expect(said).toContain(`${new URL(server.url).origin} asked to wait: its requests resume in 40 s`);
+  });
 });
