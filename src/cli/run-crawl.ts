@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import {
   type CrawlOptions,
   type CrawlStats,
@@ -243,6 +243,7 @@ function logJobEvents(job: Crawl, { log }: CliLogger, failures: FailuresFile | u
 
 /** trawl's own files: frames in them say nothing about the spider that threw. */
 const OWN_FILES = fileURLToPath(new URL('../', import.meta.url));
+const OWN_URLS = new URL('../', import.meta.url).href;
 
 /** A stack without the frames of trawl and Node internals, so the spider's own lines are what is left. */
 function spiderFrames(stack: string): string {
@@ -250,11 +251,7 @@ function spiderFrames(stack: string): string {
   const kept = lines.filter(
     (line) =>
       !/^\s+at /.test(line) ||
-      !(
-        line.includes(OWN_FILES) ||
-        line.includes(pathToFileURL(OWN_FILES).href) ||
-        /\(<anonymous>\)|node:internal/.test(line)
-      ),
+      !(line.includes(OWN_FILES) || line.includes(OWN_URLS) || /\(<anonymous>\)|node:internal/.test(line)),
   );
   return kept.some((line) => /^\s+at /.test(line)) ? kept.join('\n') : stack;
 }

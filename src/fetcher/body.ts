@@ -25,6 +25,7 @@ export async function readBody(
   let wireBytes = 0;
   let decodedBytes = 0;
   const chunks: Buffer[] = [];
+  const decoders = decodersFor(contentEncoding);
   // Thrown inside the read to end it once a truncated body holds what it keeps.
   const truncated = new Error('truncated at the cap');
   /** Past the cap: fails the read, or, when truncating, keeps what fits and ends it. */
@@ -49,7 +50,6 @@ export async function readBody(
     }
   }
 
-  const decoders = decodersFor(contentEncoding);
   try {
     if (decoders.length === 0) {
       // Identity bodies, the common case, skip the stream pipeline and its per-stage cost.

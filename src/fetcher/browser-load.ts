@@ -1,7 +1,12 @@
 import { TimeoutError } from '../errors.js';
-import type { DocumentAnswer, PageRenderer, RenderedPage, ResolvedRender } from '../render/renderer.js';
+import type {
+  BrowserCookieJar,
+  DocumentAnswer,
+  PageRenderer,
+  RenderedPage,
+  ResolvedRender,
+} from '../render/renderer.js';
 import type { AddressGuard } from './address-guard.js';
-import type { CookieSession } from './cookies.js';
 import type { HostLimits } from './host-limits.js';
 import { answerStartedAt } from './rendered-response.js';
 
@@ -10,7 +15,8 @@ export interface BrowserLoadContext {
   renderer: PageRenderer;
   guard: AddressGuard;
   hostLimits: HostLimits | undefined;
-  cookies: CookieSession | undefined;
+  /** The crawl's cookie jar as the browser takes it; undefined when the crawl keeps no cookies. */
+  cookies: BrowserCookieJar | undefined;
   totalMs: number;
   maxBodyBytes: number;
   /** Feeds the adaptive throttle (see Fetcher.observe). */
@@ -45,7 +51,7 @@ export async function loadInBrowser(
       maxHtmlBytes: context.maxBodyBytes,
       signal,
       permit: (url) => context.guard.resolvesAllowed(url),
-      cookies: context.cookies?.forBrowser(),
+      cookies: context.cookies,
       onSent: (answer) => {
         answered = answer ?? answered;
         if (sent) return;

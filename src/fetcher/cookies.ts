@@ -10,8 +10,7 @@ export class CookieSession {
   private readonly jar: CookieJar;
   /** Domains the jar has held cookies for. */
   private readonly domains = new Set<string>();
-  private readonly listeners: Array<() => void> = [];
-  private readonly storedListeners: Array<(cookies: readonly Cookie[]) => void> = [];
+  private readonly listeners: Array<(cookies: readonly Cookie[]) => void> = [];
 
   /** A new jar, or the one `saved` (from `serialize`) describes. */
   constructor(saved?: string) {
@@ -40,14 +39,7 @@ export class CookieSession {
       stored.push(cookie);
       if (cookie.domain) this.domains.add(cookie.domain.toLowerCase());
     }
-    if (stored.length === 0) return;
-    for (const listener of this.storedListeners) listener(stored);
-    for (const listener of this.listeners) listener();
-  }
-
-  /** Calls `listener` with the cookies each response set (or replaced, or expired), as they are kept. */
-  onStored(listener: (cookies: readonly Cookie[]) => void): void {
-    this.storedListeners.push(listener);
+    if (stored.length > 0) for (const listener of this.listeners) listener(stored);
   }
 
   /**
@@ -77,8 +69,8 @@ export class CookieSession {
     };
   }
 
-  /** Calls `listener` after every response that set (or replaced, or expired) a cookie. */
-  onChange(listener: () => void): void {
+  /** Calls `listener` with the cookies each response set (or replaced, or expired), as they are kept. */
+  onChange(listener: (cookies: readonly Cookie[]) => void): void {
     this.listeners.push(listener);
   }
 

@@ -23,7 +23,7 @@ import { parseRetryAfter } from './retry.js';
 import { loadRobotsTxt } from './robots-loader.js';
 import { RobotsCache, type RobotsRules, type RobotsVerdict } from './robots.js';
 import { renderFor, type ResolvedRender } from '../render/renderer.js';
-import { loadInBrowser } from './browser-load.js';
+import { type BrowserLoadContext, loadInBrowser } from './browser-load.js';
 import { renderedResponse } from './rendered-response.js';
 
 const TEXT_TYPES =
@@ -47,6 +47,8 @@ export class Fetcher {
   /** Headers every page request sends; built once, never mutated. */
   private readonly pageHeaders: Readonly<Record<string, string>>;
   private readonly robotsHeaders: Readonly<Record<string, string>>;
+  /** What a rendered page shares with this fetcher; undefined when the crawl never renders. */
+  private readonly browser: BrowserLoadContext | undefined;
 
   /** Builds a fetcher, deciding the private-network default from the start URLs and opening the cache. */
   static async create(options: CreateFetcherOptions): Promise<Fetcher> {
@@ -100,6 +102,15 @@ export class Fetcher {
     const always = { 'user-agent': options.userAgent, 'accept-encoding': 'gzip, deflate, br' };
     this.pageHeaders = { ...always, accept: ACCEPT, ...options.headers };
     this.robotsHeaders = { ...always, accept: 'text/plain,*/*;q=0.5' };
+    this.browser = options.renderer && {
+      renderer: options.renderer,
+      guard: this.guard,
+      hostLimits: options.hostLimits,
+      cookies: this.cookies?.forBrowser(),
+      totalMs: options.timeouts.totalMs,
+      maxBodyBytes: options.maxBodyBytes,
+      observe: (origin, outcome, startedMs) => this.observe(origin, outcome, startedMs),
+    };
   }
 
   async fetch(request: CrawlRequest, signal?: AbortSignal): Promise<FetchedResponse> {
@@ -128,9 +139,7 @@ export class Fetcher {
         }
         this.obeyRobots(target, verdict);
       }
-      const render = this.options.renderer
-        ? renderFor(request.render, this.options.render ?? false)
-        : undefined;
+      const render = this.browser ? renderFor(request.render, this.options.render ?? false) : undefined;
       if (render) return await this.rendered(request, admission, render, signal, started);
       attempt = this.deadlines.start(this.options.timeouts.totalMs, signal);
       let answer = await this.hop(
@@ -204,21 +213,7 @@ export class Fetcher {
     await this.guard.checkResolved(target);
     // After a robots.txt fetch used the admitted start, the page waits for the next turn, as a hop does.
     if (!this.usesAdmission(origin, admission)) await this.options.hostLimits?.turn(origin, signal);
-    const page = await loadInBrowser(
-      {
-        renderer: this.options.renderer!,
-        guard: this.guard,
-        hostLimits: this.options.hostLimits,
-        cookies: this.cookies,
-        totalMs: this.options.timeouts.totalMs,
-        maxBodyBytes: this.options.maxBodyBytes,
-        observe: (at, outcome, startedMs) => this.observe(at, outcome, startedMs),
-      },
-      target,
-      request.headers,
-      render,
-      signal,
-    );
+    const page = await loadInBrowser(this.browser!, target, request.headers, render, signal);
     if (page.url !== target.href) this.options.checkRedirect?.(page.url);
     if (page.status >= 400 && !this.accepts(request, page.status))
       throw new HttpStatusError(page.status, page.url, page.headers['retry-after']);

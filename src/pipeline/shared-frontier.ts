@@ -182,7 +182,7 @@ export class SharedFrontier {
    */
   shareCookies(jar: CookieSession, failed: (error: unknown) => void): void {
     let version = 0;
-    jar.onStored((cookies) => {
+    jar.onChange((cookies) => {
       const args = cookies.flatMap((c) => [`${c.domain};${c.path};${c.key}`, JSON.stringify(c.toJSON())]);
       void this.eval(lua.PUT_COOKIES, ['cookies', 'counters'], args).catch(failed);
     });

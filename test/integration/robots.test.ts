@@ -170,10 +170,12 @@ describe('robots.txt in a crawl', () => {
     await Promise.all(closers.splice(0).map((c) => c()));
   });
 
-  async function site(robots: { status: number; body?: string }) {
+  async function site(robots: { status: number; body?: string | Buffer; headers?: Record<string, string> }) {
     const server = await recordingServer('127.0.0.1', (req: IncomingMessage, res: ServerResponse) => {
       if (req.url === '/robots.txt')
-        return res.writeHead(robots.status, { 'content-type': 'text/plain' }).end(robots.body ?? '');
+        return res
+          .writeHead(robots.status, { 'content-type': 'text/plain', ...robots.headers })
+          .end(robots.body ?? '');
       res.writeHead(200, { 'content-type': 'text/html' }).end('<p>page</p>');
     });
     closers.push(server.close);
@@ -210,12 +212,7 @@ describe('robots.txt in a crawl', () => {
       [long, {}],
       [bomb, { 'content-encoding': 'gzip' }],
     ] as const) {
-      const server = await recordingServer('127.0.0.1', (req: IncomingMessage, res: ServerResponse) => {
-        if (req.url === '/robots.txt')
-          return res.writeHead(200, { 'content-type': 'text/plain', ...headers }).end(body);
-        res.writeHead(200, { 'content-type': 'text/html' }).end('<p>page</p>');
-      });
-      closers.push(server.close);
+      const server = await site({ status: 200, body, headers });
       const { items, failures } = await run(
         ['/page', '/late', '/private'].map((p) => `${server.origin}${p}`),
         { retries: 0 },
@@ -229,11 +226,7 @@ describe('robots.txt in a crawl', () => {
   });
 
   it('behind more than five redirects, or a redirect loop, is unavailable: everything is allowed (RFC 9309 2.3.1.2)', async () => {
-    const server = await recordingServer('127.0.0.1', (req: IncomingMessage, res: ServerResponse) => {
-      if (req.url === '/robots.txt') return res.writeHead(302, { location: '/robots.txt' }).end();
-      res.writeHead(200, { 'content-type': 'text/html' }).end('<p>page</p>');
-    });
-    closers.push(server.close);
+    const server = await site({ status: 302, headers: { location: '/robots.txt' } });
     const { items, failures } = await run([`${server.origin}/page`], { retries: 0 });
     expect(failures).toEqual([]);
     expect(items).toHaveLength(1);
