@@ -38,7 +38,9 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 describe.skipIf(!REDIS_URL)('distributed crawl on Redis', () => {
   it('two processes on one crawl id share the work: every page once, both end when it is all done', async () => {
-    const site: TestServer = await treeSite(127, { delayMs: 5 });
+    // Pages slow enough that the process started second finds work left: at 5 ms the first took
+    // up to 116 of the 127 before the second was running.
+    const site: TestServer = await treeSite(127, { delayMs: 25 });
     closers.push(() => site.close());
     const distributed = { redis: REDIS_URL!, crawlId: crawlId() };
     const options = { start: [`${site.origin}/n/0`], workers: 0, concurrency: 4, distributed };
